@@ -1,0 +1,175 @@
+"""Frozen configuration dataclasses for every model kind, with named presets.
+
+Every field has a default, so `DecoderConfig()` is a working model. Bounds are checked on
+construction (a ValueError says which field is wrong): a checkpoint cannot ask for a model
+that would not fit in memory.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+POSITIONAL_KINDS = ("learned", "sinusoidal", "rope", "none")
+VIT_POSITIONAL_KINDS = ("learned", "sincos2d", "none")
+NORM_KINDS = ("pre", "post")
+
+# Limits keep a hostile or mistyped config from allocating gigabytes.
+_LIMITS = dict(d_model=1024, n_heads=64, n_layers=24, max_len=4096, vocab_size=65536,
+               d_ff=8192, n_classes=4096, n_in=1024, image_size=256, channels=4)
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """What every stack of blocks shares."""
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    d_ff: int = 0            # 0 means 4 * d_model
+    dropout: float = 0.0
+    norm: str = "pre"        # "pre" (LayerNorm before each sub-layer) or "post" (after the residual)
+    bias: bool = True
+    max_len: int = 64        # longest sequence the positional encoding covers
+
+    def __post_init__(self):
+        for name, limit in _LIMITS.items():
+            value = getattr(self, name, None)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"{name} must be an integer, got {value!r}")
+            low = 0 if name in ("d_ff", "vocab_size", "n_in", "n_layers") else 1
+            if not low <= value <= limit:
+                raise ValueError(f"{name}={value} is outside {low}..{limit}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
+        if self.norm not in NORM_KINDS:
+            raise ValueError(f"norm must be one of {NORM_KINDS}, got {self.norm!r}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        allowed = VIT_POSITIONAL_KINDS if isinstance(self, ViTConfig) else POSITIONAL_KINDS
+        if getattr(self, "pos", "none") not in allowed:
+            raise ValueError(f"pos must be one of {allowed}, got {self.pos!r}")
+        if getattr(self, "pos", None) == "rope" and self.d_head % 2:
+            raise ValueError("rope needs an even head size (d_model / n_heads)")
+
+    @property
+    def d_head(self) -> int:
+        return self.d_model // self.n_heads
+
+    @property
+    def ff_dim(self) -> int:
+        return self.d_ff or 4 * self.d_model
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def preset(cls, name: str, **overrides):
+        """A named size ("nano", "micro", "small") with any field overridden."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
+
+
+PRESETS = {
+    "nano": dict(d_model=32, n_heads=2, n_layers=1),
+    "micro": dict(d_model=64, n_heads=4, n_layers=2),
+    "small": dict(d_model=128, n_heads=4, n_layers=4),
+}
+
+
+@dataclass(frozen=True)
+class EncoderConfig(TransformerConfig):
+    """Encoder-only: a per-token tagger (head="tagger") or a sequence classifier."""
+    vocab_size: int = 16
+    n_classes: int = 16
+    head: str = "tagger"     # "tagger": logits per token (B, T, C); "classifier": (B, C)
+    pos: str = "learned"
+    pad_id: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.head not in ("tagger", "classifier"):
+            raise ValueError(f"head must be 'tagger' or 'classifier', got {self.head!r}")
+
+
+@dataclass(frozen=True)
+class DecoderConfig(TransformerConfig):
+    """Decoder-only causal model: tokens (vocab_size > 0) or real values (vocab_size=0, n_in)."""
+    vocab_size: int = 16
+    n_in: int = 1            # features per step when vocab_size == 0 (regression)
+    n_out: int = 0           # outputs per step; 0 means vocab_size (or n_in for real values)
+    pos: str = "learned"
+    pad_id: int = 0
+
+    @property
+    def out_dim(self) -> int:
+        return self.n_out or self.vocab_size or self.n_in
+
+
+@dataclass(frozen=True)
+class Seq2SeqConfig(TransformerConfig):
+    """Encoder-decoder with cross-attention. n_layers is used for both sides unless set."""
+    src_vocab_size: int = 16
+    tgt_vocab_size: int = 16
+    n_dec_layers: int = 0    # 0 means n_layers
+    pos: str = "learned"
+    pad_id: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("src_vocab_size", "tgt_vocab_size", "n_dec_layers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65536:
+                raise ValueError(f"{name}={value!r} is out of range")
+        if self.n_dec_layers > _LIMITS["n_layers"]:
+            raise ValueError(f"n_dec_layers={self.n_dec_layers} is too large")
+
+    @property
+    def dec_layers(self) -> int:
+        return self.n_dec_layers or self.n_layers
+
+
+@dataclass(frozen=True)
+class ViTConfig(TransformerConfig):
+    """Vision transformer: square images cut into square patches, plus a CLS token."""
+    image_size: int = 16
+    patch_size: int = 4
+    channels: int = 1
+    n_classes: int = 10
+    pos: str = "learned"     # "learned", "sincos2d" or "none"; max_len is unused (the grid fixes it)
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.patch_size < 1 or self.image_size % self.patch_size:
+            raise ValueError(f"image_size={self.image_size} must be a multiple of "
+                             f"patch_size={self.patch_size}")
+        if self.grid_size > 64:
+            raise ValueError("too many patches (at most 64 x 64)")
+
+    @property
+    def grid_size(self) -> int:
+        return self.image_size // self.patch_size
+
+    @property
+    def n_patches(self) -> int:
+        return self.grid_size ** 2
+
+
+CONFIGS = {"encoder": EncoderConfig, "decoder": DecoderConfig, "seq2seq": Seq2SeqConfig,
+           "vit": ViTConfig}
+
+
+def config_from_dict(kind: str, values: dict) -> TransformerConfig:
+    """Rebuild a config from `to_dict()` output; unknown kinds or fields raise ValueError."""
+    if kind not in CONFIGS:
+        raise ValueError(f"unknown model kind {kind!r}")
+    cls = CONFIGS[kind]
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown config fields for {kind}: {sorted(unknown)}")
+    return cls(**values)

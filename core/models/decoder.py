@@ -1,0 +1,129 @@
+"""Decoder-only causal transformer (GPT-style), over tokens or over real values.
+
+Tokens: forward(idx (B, T) long) -> logits (B, T, V). Real values (vocab_size=0):
+forward(x (B, T) or (B, T, n_in) float) -> predictions (B, T, n_out). Attention keys:
+`decoder.blocks.{i}.self_attn`, each (B, H, T, T) with the causal mask applied.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+
+from ..attention import causal_mask
+from ..blocks import Stack
+from ..config import DecoderConfig
+from ..positional import PositionalEmbedding, RotaryEmbedding
+from ..sampling import choose_next
+from .base import AttentionModel, make_output
+
+
+@dataclass
+class Generation:
+    """What generate() returns.
+
+    tokens: (B, T0 + n) prompt and generated tokens.
+    steps:  per generated token, {name: (B, H, 1, Tk)} attention of the new query (when asked).
+    probs:  per generated token, (B, V) next-token probabilities.
+    stopped: "eos" or "length".
+    """
+    tokens: torch.Tensor
+    steps: list = field(default_factory=list)
+    probs: list = field(default_factory=list)
+    stopped: str = "length"
+
+
+class Decoder(AttentionModel):
+    kind = "decoder"
+
+    def __init__(self, cfg: DecoderConfig = DecoderConfig()):
+        super().__init__()
+        self.cfg = cfg
+        if cfg.vocab_size > 0:
+            self.tok = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        else:
+            self.tok = nn.Linear(cfg.n_in, cfg.d_model)
+        self.pos = PositionalEmbedding(cfg.pos, cfg.max_len, cfg.d_model)
+        self.rope = RotaryEmbedding(cfg.d_head, cfg.max_len) if cfg.pos == "rope" else None
+        self.decoder = Stack(cfg, cfg.n_layers)
+        self.head = nn.Linear(cfg.d_model, cfg.out_dim)
+
+    @property
+    def regression(self) -> bool:
+        return self.cfg.vocab_size == 0
+
+    def forward(self, x, cache=None, return_attention=False, return_scores=False,
+                head_mask=None):
+        """cache: list of KVCache from new_cache() to decode incrementally (x = the new steps)."""
+        if self.regression and x.dim() == 2:
+            x = x.unsqueeze(-1)                                           # (B, T, n_in)
+        T = x.size(1)
+        offset = len(cache[0]) if cache else 0
+        mask = causal_mask(T, device=x.device, Tk=offset + T)             # (T, offset + T)
+        h = self.tok(x.float() if self.regression else x)                 # (B, T, D)
+        pe = self.pos(T, offset)
+        if pe is not None:
+            h = h + pe                                                    # (B, T, D)
+        records = self._records(return_attention, return_scores)
+        h = self.decoder(h, mask, prefix="decoder.", rope=self.rope, offset=offset,
+                         caches=cache, head_mask=head_mask, records=records)  # (B, T, D)
+        return make_output(self.head(h), records, return_attention, return_scores, cache=cache)
+
+    def new_cache(self) -> list:
+        return self.decoder.new_caches()
+
+    @torch.no_grad()
+    def generate(self, idx, max_new_tokens: int, greedy: bool = True, temperature: float = 1.0,
+                 top_k=None, top_p=None, eos_id: int | None = None, seed: int | None = None,
+                 return_attention: bool = False, use_cache: bool = True,
+                 head_mask=None) -> Generation:
+        """Extend idx (B, T0) token by token. With use_cache the KV cache is used (the fast
+        path); without it every step re-runs the whole sequence. Both give the same tokens and
+        attention. Stops at eos_id (every row) or max_new_tokens, or at max_len."""
+        if self.regression:
+            raise ValueError("generate() is for token models; use forecast() for real values")
+        gen = torch.Generator(device="cpu").manual_seed(seed) if seed is not None else None
+        cache = self.new_cache() if use_cache else None
+        tokens, result = idx, Generation(idx)
+        step_input = idx
+        finished = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
+        for _ in range(max_new_tokens):
+            if tokens.size(1) >= self.cfg.max_len:
+                result.stopped = "length"
+                break
+            out = self(step_input if use_cache else tokens, cache=cache,
+                       return_attention=return_attention, head_mask=head_mask)
+            nxt, probs = choose_next(out.logits[:, -1], greedy, temperature, top_k, top_p, gen)
+            tokens = torch.cat([tokens, nxt[:, None]], dim=1)             # (B, T + 1)
+            result.probs.append(probs)
+            if return_attention:
+                result.steps.append({n: w[:, :, -1:] for n, w in out.attention.items()})
+            step_input = nxt[:, None]                                     # (B, 1)
+            if eos_id is not None:
+                finished |= nxt == eos_id
+                if bool(finished.all()):
+                    result.stopped = "eos"
+                    break
+        result.tokens = tokens
+        return result
+
+    @torch.no_grad()
+    def forecast(self, x, n_steps: int):
+        """Real-valued autoregression: x (B, T) or (B, T, n_in) -> the next n_steps (B, n, n_out)."""
+        if not self.regression:
+            raise ValueError("forecast() is for real-valued models")
+        if x.dim() == 2:
+            x = x.unsqueeze(-1)                                           # (B, T, 1)
+        if x.size(1) + n_steps - 1 > self.cfg.max_len:
+            raise ValueError(f"{x.size(1)} + {n_steps} steps exceed max_len {self.cfg.max_len}")
+        cache = self.new_cache()
+        out = self(x, cache=cache).logits[:, -1:]                         # (B, 1, n_out)
+        preds = [out]
+        for _ in range(n_steps - 1):
+            out = self(out[..., : self.cfg.n_in], cache=cache).logits[:, -1:]
+            preds.append(out)
+        return torch.cat(preds, dim=1)                                    # (B, n, n_out)
+
+    def positional_encoding(self) -> torch.Tensor:
+        return self.rope.angles.clone() if self.rope is not None else self.pos.table()
