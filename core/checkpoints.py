@@ -118,3 +118,21 @@ def _read(path, tensors: bool):
     except (SafetensorError, ValueError, RuntimeError) as e:
         raise CheckpointError(f"{name}: the weights are corrupt or truncated ({e})") from None
     return kind, cfg, info, weights
+
+
+def list_checkpoints(folder) -> list[dict]:
+    """Every .safetensors file in `folder`, sorted by name, as
+    {"name", "path", "kind", "task", "info", "config", "bytes", "error"}; a file that cannot be
+    read is listed with its CheckpointError message in "error" (and None elsewhere)."""
+    rows = []
+    for path in sorted(Path(folder).glob("*.safetensors")):
+        row = {"name": path.stem, "path": str(path), "bytes": path.stat().st_size,
+               "kind": None, "task": None, "info": {}, "config": None, "error": None}
+        try:
+            meta = read_metadata(path)
+            row.update(kind=meta["kind"], task=meta["info"].get("task"), info=meta["info"],
+                       config=meta["config"])
+        except CheckpointError as e:
+            row["error"] = str(e)
+        rows.append(row)
+    return rows

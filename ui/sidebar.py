@@ -1,0 +1,65 @@
+"""The sidebar every page shares: the model picker, device, presenter mode."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.device import describe_device
+from core.tasks import TASKS
+
+from . import models
+
+KIND_NAMES = {"encoder": "encoder", "decoder": "causal decoder", "seq2seq": "encoder-decoder",
+              "vit": "vision transformer"}
+
+
+def presenter() -> bool:
+    """True when the presenter (lecture) mode is on for this browser session."""
+    return bool(st.session_state.get("presenter", False))
+
+
+def render_common() -> None:
+    """Device and presenter toggle, shown on every page (called by app.py)."""
+    with st.sidebar:
+        st.toggle("Presenter mode", key="presenter",
+                  help="Larger fonts and high-contrast colours for a projector")
+        st.caption(f"Device: **{describe_device(models.device())}**")
+
+
+def model_picker(kinds=None, key: str = "model"):
+    """Pick a checkpoint in the sidebar -> (row, model, task) or None (with a message shown).
+
+    The choice is remembered per user (session_state) across pages: a page that cannot use the
+    chosen kind offers the models it can use, keeping the user's choice for the other pages.
+    """
+    rows = models.checkpoints(kinds)
+    if not rows:
+        wanted = ", ".join(KIND_NAMES[k] for k in (kinds or KIND_NAMES))
+        st.warning(f"No {wanted} checkpoint is available. Train one on the Train page.")
+        return None
+    names = [r["name"] for r in rows]
+    remembered = st.session_state.get("chosen_model")
+    if st.session_state.get(key) not in names:
+        st.session_state[key] = remembered if remembered in names else names[0]
+    with st.sidebar:
+        name = st.selectbox("Model", names, key=key,
+                            format_func=lambda n: models.label(rows[names.index(n)]))
+        row = rows[names.index(name)]
+        st.session_state["chosen_model"] = name
+        try:
+            model, info = models.load(row)
+        except ValueError as e:
+            st.error(f"Could not load {name}: {e}")
+            return None
+        _describe(row, model, info)
+    return row, model, TASKS[row["task"]]
+
+
+def _describe(row, model, info) -> None:
+    metrics = info.get("metrics") or {}
+    shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
+                      for k, v in list(metrics.items())[:3])
+    cfg = row["config"]
+    st.caption(f"Task **{row['task']}** · {KIND_NAMES.get(row['kind'], row['kind'])} · "
+               f"{model.num_parameters():,} parameters · {cfg.n_layers} layers × "
+               f"{cfg.n_heads} heads · d_model {cfg.d_model} · PE {cfg.pos}"
+               + (f"  \nMetrics: {shown}" if shown else ""))
