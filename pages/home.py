@@ -1,7 +1,24 @@
 """Home: what each page shows, and a suggested path through a lecture."""
 import streamlit as st
 
+from ui.navigation import LECTURE_PATH, PAGES, ROOT, entry
+
 st.title("Attention Visualizer")
 st.markdown(
     "See what every head of a transformer attends to. Every page works offline, from small "
-    "models that ship with the app, or from a model you train here in seconds.")
+    "models that ship with the app (pick one in the sidebar), or from a model you train here "
+    "in seconds.")
+
+st.subheader("A lecture in five steps")
+available = [f for f in LECTURE_PATH if (ROOT / "pages" / f).exists()]
+for n, file in enumerate(available, 1):
+    _, title, icon, blurb = entry(file)
+    st.page_link(f"pages/{file}", label=f"{n}. {title}", icon=icon)
+    st.caption(blurb)
+
+st.subheader("Every page")
+for section, entries in PAGES.items():
+    st.markdown(f"**{section}**")
+    for file, title, icon, blurb in entries:
+        if file != "home.py" and (ROOT / "pages" / file).exists():
+            st.page_link(f"pages/{file}", label=f"{title}: {blurb}", icon=icon)
