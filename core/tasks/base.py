@@ -90,6 +90,15 @@ class Task:
     def inspect(self, model, example, head_mask=None, return_scores: bool = False) -> Inspection:
         raise NotImplementedError
 
+    def decoding_setup(self, example):
+        """A core.decode.DecodeSetup for the masked-decoding page (causal tasks only)."""
+        raise ValueError(f"the {self.name} task has no step-by-step decoding")
+
+    @property
+    def decodes(self) -> bool:
+        """True when the masked-decoding page can step through this task's model."""
+        return type(self).decoding_setup is not Task.decoding_setup
+
     def probe(self, device) -> tuple:
         """(model inputs tuple, Inspection-style labels) of a fixed input for training snapshots."""
         raise NotImplementedError
