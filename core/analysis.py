@@ -182,6 +182,33 @@ def head_mask(model_or_names, n_heads: int | None = None, off=()) -> dict:
     return masks
 
 
+def attention_change(before: dict, after: dict, skip=()) -> list[dict]:
+    """How much each head's weights moved between two runs (e.g. before / after an ablation).
+
+    before, after: {name: (H, Tq, Tk)}; skip: (name, head) pairs to leave out. The runs may
+    differ in length (a decoder that writes a different answer): heads are compared on the
+    common top-left block. Rows {"module", "head", "max_change", "mean_change", "compared"}
+    (compared = (Tq, Tk) of that block), largest max_change first.
+    """
+    skip = {(n, int(h)) for n, h in skip}
+    rows = []
+    for name, b in before.items():
+        if name not in after:
+            continue
+        b, a = _one_example(b, name), _one_example(after[name], name)   # (H, Tq, Tk) each
+        Tq, Tk = min(b.size(1), a.size(1)), min(b.size(2), a.size(2))
+        diff = (a[:, :Tq, :Tk].double() - b[:, :Tq, :Tk].double()).abs()  # (H, Tq, Tk)
+        for h in range(diff.size(0)):
+            if (name, h) in skip:
+                continue
+            d = diff[h]
+            rows.append({"module": name, "head": h,
+                         "max_change": float(d.max()) if d.numel() else 0.0,
+                         "mean_change": float(d.mean()) if d.numel() else 0.0,
+                         "compared": (Tq, Tk)})
+    return sorted(rows, key=lambda r: -r["max_change"])
+
+
 # ----------------------------------------------------------------------------- rollout
 def attention_rollout(layers, head_fusion: str = "mean", discard_ratio: float = 0.0,
                       residual: bool = True) -> torch.Tensor:
