@@ -133,7 +133,11 @@ class MultiHeadAttention(nn.Module):
         else:
             out = _fused(q, k, v, mask, p)                               # (B, H, Tq, d)
         if head_mask is not None:
-            out = out * head_mask.to(out.dtype).view(1, -1, 1, 1)       # (B, H, Tq, d)
+            head_mask = torch.as_tensor(head_mask)
+            if head_mask.numel() != self.n_heads:
+                raise ValueError(f"head_mask needs one value per head ({self.n_heads}), got "
+                                 f"shape {tuple(head_mask.shape)}")
+            out = out * head_mask.to(device=out.device, dtype=out.dtype).view(1, -1, 1, 1)
         B, _, Tq, _ = out.shape
         out = out.transpose(1, 2).reshape(B, Tq, self.d_model)           # (B, Tq, D)
         return self.out_proj(out), (weights if need_weights else None)
