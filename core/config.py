@@ -15,7 +15,9 @@ NORM_KINDS = ("pre", "post")
 
 # Limits keep a hostile or mistyped config from allocating gigabytes.
 _LIMITS = dict(d_model=1024, n_heads=64, n_layers=24, max_len=4096, vocab_size=65536,
-               d_ff=8192, n_classes=4096, n_in=1024, image_size=256, channels=4)
+               d_ff=8192, n_classes=4096, n_in=1024, n_out=65536, image_size=256, channels=4,
+               patch_size=256)
+_ZERO_OK = ("d_ff", "vocab_size", "n_in", "n_layers", "n_out")
 
 
 @dataclass(frozen=True)
@@ -37,14 +39,21 @@ class TransformerConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"{name} must be an integer, got {value!r}")
-            low = 0 if name in ("d_ff", "vocab_size", "n_in", "n_layers") else 1
+            low = 0 if name in _ZERO_OK else 1
             if not low <= value <= limit:
                 raise ValueError(f"{name}={value} is outside {low}..{limit}")
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
         if self.norm not in NORM_KINDS:
             raise ValueError(f"norm must be one of {NORM_KINDS}, got {self.norm!r}")
-        if not 0.0 <= float(self.dropout) < 1.0:
+        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)):
+            raise ValueError(f"dropout must be a number, got {self.dropout!r}")
+        if not isinstance(self.bias, bool):
+            raise ValueError(f"bias must be true or false, got {self.bias!r}")
+        pad_id = getattr(self, "pad_id", 0)
+        if isinstance(pad_id, bool) or not isinstance(pad_id, int):
+            raise ValueError(f"pad_id must be an integer, got {pad_id!r}")
+        if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
         allowed = VIT_POSITIONAL_KINDS if isinstance(self, ViTConfig) else POSITIONAL_KINDS
         if getattr(self, "pos", "none") not in allowed:
@@ -105,6 +114,11 @@ class DecoderConfig(TransformerConfig):
     pos: str = "learned"
     pad_id: int = 0
 
+    def __post_init__(self):
+        super().__post_init__()
+        if self.vocab_size == 0 and self.n_in < 1:
+            raise ValueError("a real-valued decoder (vocab_size=0) needs n_in >= 1")
+
     @property
     def out_dim(self) -> int:
         return self.n_out or self.vocab_size or self.n_in
@@ -144,11 +158,13 @@ class ViTConfig(TransformerConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.patch_size < 1 or self.image_size % self.patch_size:
+        if self.image_size % self.patch_size:
             raise ValueError(f"image_size={self.image_size} must be a multiple of "
                              f"patch_size={self.patch_size}")
         if self.grid_size > 64:
             raise ValueError("too many patches (at most 64 x 64)")
+        if self.pos == "sincos2d" and self.d_model % 4:
+            raise ValueError("sincos2d needs d_model divisible by 4")
 
     @property
     def grid_size(self) -> int:
