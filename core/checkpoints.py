@@ -60,8 +60,12 @@ def read_metadata(path) -> dict:
 def load_checkpoint(path, device=None):
     """Rebuild the model from the file alone -> (model in eval mode on `device`, info dict)."""
     kind, cfg, info, tensors = _read(path, tensors=True)
-    with torch.device("meta"):       # shapes only: a hostile config allocates nothing here
-        expected = MODELS[kind](cfg).state_dict()
+    try:
+        with torch.device("meta"):   # shapes only: a hostile config allocates nothing here
+            expected = MODELS[kind](cfg).state_dict()
+    except (ValueError, TypeError, RuntimeError) as e:
+        raise CheckpointError(f"{Path(path).name}: the model description is invalid "
+                              f"({e})") from None
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
@@ -87,19 +91,28 @@ def _read(path, tensors: bool):
     if size > MAX_BYTES:
         raise CheckpointError(f"{name}: {size / 2**20:.0f} MB is larger than the "
                               f"{MAX_BYTES // 2**20} MB a checkpoint may be")
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:2] == b"PK" or data[:1] == b"\x80":
-        raise CheckpointError(f"{name}: this is a pickled PyTorch file (.pt/.pth); it is refused "
-                              "because loading pickles can run code. Use a .safetensors file.")
-    if len(data) < 8 or struct.unpack("<Q", data[:8])[0] > len(data) - 8:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:                 # a folder, no permission, a vanished file
+        raise CheckpointError(f"{name}: cannot read the file ({e.strerror or e})") from None
+    # A safetensors file is an 8-byte header length, then a JSON header that starts with "{".
+    # Decide on that structure first: the length's low byte of a real checkpoint can be 0x80 or
+    # spell "PK", so the pickle/zip magic alone would refuse some good files.
+    header_len = struct.unpack("<Q", data[:8])[0] if len(data) >= 8 else None
+    if header_len is None or header_len > len(data) - 8 or data[8:9] != b"{":
+        if data[:4] == b"PK\x03\x04" or data[:1] == b"\x80":
+            raise CheckpointError(f"{name}: this is a pickled PyTorch file (.pt/.pth); it is "
+                                  "refused because loading pickles can run code. Use a "
+                                  ".safetensors file.")
         raise CheckpointError(f"{name}: not a safetensors file, or it is truncated")
-    header_len = struct.unpack("<Q", data[:8])[0]
     try:
         header = json.loads(data[8:8 + header_len])
         meta = header.get("__metadata__") or {}
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         raise CheckpointError(f"{name}: the file header is corrupt") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{name}: the file header is corrupt (metadata is not a table)")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{name}: a safetensors file, but not one saved by this app "
                               "(no model description inside)")
