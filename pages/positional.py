@@ -1,0 +1,133 @@
+"""Positional encodings: sinusoidal values, periods and similarity; learned tables; RoPE; order."""
+import streamlit as st
+
+from core import analysis
+from core.checkpoints import list_checkpoints
+from core.positional import sinusoidal_encoding, sinusoidal_wavelengths
+from ui import models
+from ui.sidebar import model_picker, presenter as presenter_mode
+from viz import positional as vp
+from viz.common import PLOTLY_CONFIG
+
+SIM_MAX = 512            # the N×N similarity map shows at most this many positions
+
+
+def chart(fig):
+    st.plotly_chart(fig, config=PLOTLY_CONFIG)
+
+
+presenter = presenter_mode()
+st.title("Positional encodings")
+st.markdown("Attention alone sees a *set*: without a position signal, shuffling the tokens only "
+            "shuffles the output. The sinusoidal encoding adds to each token a vector of waves, "
+            "PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(p / 10000^(2i/d)).")
+
+c1, c2 = st.columns(2)
+n_pos = int(c1.number_input("Positions N (20: the lecture's figure)", 1, 2048, 20, key="pe_n"))
+d_model = int(c2.slider("d_model", min_value=4, max_value=512, value=16, step=2, key="pe_d"))
+if d_model % 2:                        # only reachable past the slider's step
+    st.warning(f"d_model must be even; using {d_model - 1}.")
+    d_model -= 1
+pe = sinusoidal_encoding(n_pos, d_model)                                 # (N, D)
+wavelengths = sinusoidal_wavelengths(d_model)                            # (D,)
+
+t_sin, t_sim, t_model, t_order = st.tabs(["Sinusoidal values", "Similarity",
+                                          "Learned & RoPE", "Why order matters"])
+with t_sin:
+    chart(vp.encoding_heatmap(pe, title=f"sinusoidal encoding  ({n_pos} positions × {d_model} "
+                                        "dimensions)", presenter=presenter))
+    left, right = st.columns(2)
+    with left:
+        default = [d for d in (0, 1, 4, 6) if d < d_model]
+        dims = st.multiselect("Dimensions to draw", list(range(d_model)), default=default,
+                              max_selections=8, key=f"pe_dims_{d_model}")
+        if dims:
+            chart(vp.dimension_curves(pe, dims, wavelengths, presenter=presenter))
+        else:
+            st.info("Pick at least one dimension to draw its wave.")
+    with right:
+        chart(vp.wavelength_plot(wavelengths, presenter=presenter))
+        st.caption("Dimension pair i has period 2π·10000^(2i/d): from 2π positions (fastest) "
+                   "to 10000·2π (slowest), a geometric progression.")
+
+with t_sim:
+    kind = st.radio("Similarity", ["dot product", "cosine"], horizontal=True, key="pe_simkind")
+    sim = (analysis.dot_similarity if kind == "dot product" else analysis.cosine_similarity)(pe)
+    shown = min(n_pos, SIM_MAX)
+    left, right = st.columns(2)
+    with left:
+        chart(vp.similarity_heatmap(sim[:shown, :shown], title=f"{kind} of every position pair"
+                                    f"  ({shown}×{shown})", presenter=presenter))
+        if shown < n_pos:
+            st.caption(f"The map shows the first {SIM_MAX} of {n_pos} positions.")
+    with right:
+        p = int(st.number_input("Position", 0, n_pos - 1, min(5, n_pos - 1), key="pe_simpos"))
+        chart(vp.similarity_line(sim[p], p, presenter=presenter))
+    st.caption("Near positions have similar encodings; the similarity depends only on the "
+               "distance between positions, not on where they are.")
+
+with t_model:
+    picked = model_picker(kinds=("encoder", "decoder", "seq2seq"))
+    if picked is not None:
+        (row, model, _), name = picked, picked[0]["name"]
+        pos = row["config"].pos
+        note = {"learned": (st.success, "learned its own position vectors (left); the "
+                            "sinusoidal table of the same size is on the right."),
+                "sinusoidal": (st.info, "uses the fixed sinusoidal encoding: nothing was "
+                               "learned, its table (left) equals the formula (right)."),
+                "rope": (st.info, "uses RoPE: nothing is added to the tokens; q and k are "
+                         "rotated inside attention (below). The map compares its rotations."),
+                "none": (st.warning, "has no positional encoding (pos = none): it sees its "
+                         "input as a set of tokens.")}[pos]
+        note[0](f"**{name}** {note[1]}")
+        if pos in ("learned", "sinusoidal"):
+            table = model.positional_encoding()                          # (max_len, D)
+            pair = ((table, f"{pos} table of {name}"),
+                    (sinusoidal_encoding(*table.shape), "sinusoidal, same size"))
+            for col, (t, what) in zip(st.columns(2), pair):
+                with col:
+                    chart(vp.encoding_heatmap(t, title=f"{what}  ({t.shape[0]}×{t.shape[1]})",
+                                              presenter=presenter))
+                    chart(vp.similarity_heatmap(analysis.cosine_similarity(t),
+                                                title=f"cosine similarity: {what}",
+                                                presenter=presenter))
+        elif pos == "rope":
+            chart(vp.similarity_heatmap(analysis.position_similarity(model),
+                                        title=f"RoPE: similarity of positions in {name}",
+                                        presenter=presenter))
+    st.subheader("RoPE rotates each q/k pair by its position")
+    left, right = st.columns([1, 2])
+    d_head = int(left.select_slider("d_head", [2, 4, 8, 16, 32, 64, 128], 16, key="rope_d"))
+    pair = int(left.number_input("Pair i", 0, d_head // 2 - 1, 0, key=f"rope_pair_{d_head}"))
+    count = int(left.number_input("Positions", 1, 64, 12, key="rope_count"))
+    left.caption("Pair i turns by θᵢ = 10000^(−2i/d) per position, keeping its length; q·k "
+                 "then depends only on the distance j − i.")
+    with right:
+        chart(vp.rope_rotation(analysis.rope_pair_track(count, d_head, pair), range(count),
+                               presenter=presenter))
+
+with t_order:
+    a, b, c = st.columns(3)
+    n_tok = int(a.number_input("Tokens", 2, 32, 6, key="order_n"))
+    d_demo = int(b.number_input("d_model ", 1, 64, 8, key="order_d"))
+    seed = int(c.number_input("Seed", 0, 10_000, 0, key="order_seed"))
+    labels = [f"token {i}" for i in range(n_tok)]
+    for positional, col in zip((False, True), st.columns(2)):
+        demo = analysis.permutation_demo(n_tok, d_demo, seed, positional=positional)
+        with col:
+            st.markdown("**With sinusoidal PE**" if positional else "**Without PE**")
+            st.metric("max |output − un-shuffled output|", f"{demo['max_diff']:.2e}")
+            chart(vp.order_demo(demo["out"], demo["out_unshuffled"], labels,
+                                presenter=presenter))
+    st.caption(f"Shuffle used: {demo['perm'].tolist()}. Without PE the output is merely "
+               "permuted; with PE, moving a token changes what it computes.")
+    st.subheader("The sort task with and without positions")
+    zoo = {r["name"]: r["info"].get("metrics") or {}
+           for r in list_checkpoints(models.CHECKPOINT_DIR) if r["error"] is None}
+    for col, (name, what) in zip(st.columns(2), (("sort", "learned PE"), ("sort_nopos", "no PE"))):
+        if not zoo.get(name):
+            col.info(f"The `{name}` checkpoint ({what}) is not in the zoo yet." if name not in zoo
+                     else f"`{name}` ({what}) has no recorded metrics.")
+        for key, v in zoo.get(name, {}).items():
+            col.metric(f"{name} ({what}) · {key}",
+                       f"{v:.1%}" if isinstance(v, float) and 0 <= v <= 1 else v)
