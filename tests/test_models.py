@@ -121,7 +121,8 @@ def test_future_tokens_change_nothing_earlier(device, kind, pos):
 # ----------------------------------------------------------------------------- cached decoding
 def _assert_same_generation(a, b):
     assert torch.equal(a.tokens, b.tokens)
-    assert a.stopped == b.stopped and len(a.steps) == len(b.steps) == len(a.probs)
+    assert a.stopped == b.stopped and len(a.probs) == len(b.probs)
+    assert len(a.steps) == len(b.steps) and len(a.steps) in (0, len(a.probs))
     for pa, pb in zip(a.probs, b.probs):
         torch.testing.assert_close(pa, pb, atol=1e-5, rtol=1e-4)
     for sa, sb in zip(a.steps, b.steps):
@@ -140,6 +141,7 @@ def test_decoder_cached_generation_equals_uncached(device, pos, greedy):
     slow = model.generate(prompt, use_cache=False, **kw)
     _assert_same_generation(fast, slow)
     assert fast.tokens.shape == (2, 11) and torch.equal(fast.tokens[:, :3], prompt)
+    assert len(fast.probs) == len(fast.steps) == 8
     names = {n for n, m in model.named_modules() if isinstance(m, MultiHeadAttention)}
     for i, step in enumerate(fast.steps):
         assert set(step) == names
@@ -175,6 +177,7 @@ def test_seq2seq_cached_generation_equals_uncached(device, pos, greedy):
     slow = model.generate(src, use_cache=False, **kw)
     _assert_same_generation(fast, slow)
     assert fast.tokens.shape == (2, 8) and (fast.tokens[:, 0] == 1).all()
+    assert len(fast.probs) == len(fast.steps) == 7
     for i, step in enumerate(fast.steps):
         assert set(step) == {n for n in model.attention_names() if n.startswith("decoder.")}
         for name, w in step.items():
@@ -201,6 +204,38 @@ def test_forecast_equals_uncached_forward_on_growing_sequence(device, pos):
             seq = torch.cat([seq, nxt[..., : model.cfg.n_in]], dim=1)
     with pytest.raises(ValueError):
         model.forecast(x, model.cfg.max_len)
+
+
+def test_zero_layer_models_decode_with_the_right_positions(device):
+    """With no layers there is no KV cache to carry the position offset; cached decoding must
+    still equal the uncached run (learned positions make any offset mistake visible)."""
+    dec = tiny_model("decoder-tokens", device, n_layers=0)
+    with torch.no_grad():
+        dec.pos.weight.mul_(50)                   # make positions dominate the logits
+    prompt = tiny_inputs("decoder-tokens", device, T=3)[0]
+    _assert_same_generation(dec.generate(prompt, 6, use_cache=True),
+                            dec.generate(prompt, 6, use_cache=False))
+    s2s = tiny_model("seq2seq", device, n_layers=0, n_dec_layers=0)
+    with torch.no_grad():
+        s2s.tgt_pos.weight.mul_(50)
+    src = tiny_inputs("seq2seq", device)[0]
+    _assert_same_generation(s2s.generate(src, 1, 6, use_cache=True),
+                            s2s.generate(src, 1, 6, use_cache=False))
+    real = tiny_model("decoder-real", device, n_layers=0)
+    x = tiny_inputs("decoder-real", device, T=4)[0]
+    preds, seq = real.forecast(x, 3), x
+    with torch.no_grad():
+        for i in range(3):
+            nxt = real(seq).logits[:, -1:]
+            torch.testing.assert_close(preds[:, i:i + 1], nxt)
+            seq = torch.cat([seq, nxt], 1)
+
+
+def test_forecast_zero_steps_is_empty(device):
+    model = tiny_model("decoder-real", device)
+    x = tiny_inputs("decoder-real", device, T=4)[0]
+    assert model.forecast(x, 0).shape == (2, 0, model.cfg.out_dim)
+    assert model.forecast(x[..., 0:1].expand(2, 4, 2), 1).shape == (2, 1, 2)
 
 
 # ----------------------------------------------------------------------------- padding

@@ -84,6 +84,7 @@ class Decoder(AttentionModel):
         if self.regression:
             raise ValueError("generate() is for token models; use forecast() for real values")
         gen = torch.Generator(device="cpu").manual_seed(seed) if seed is not None else None
+        use_cache = use_cache and len(self.decoder.blocks) > 0   # no layers: nothing to cache
         cache = self.new_cache() if use_cache else None
         tokens, result = idx, Generation(idx)
         step_input = idx
@@ -117,12 +118,16 @@ class Decoder(AttentionModel):
             x = x.unsqueeze(-1)                                           # (B, T, 1)
         if x.size(1) + n_steps - 1 > self.cfg.max_len:
             raise ValueError(f"{x.size(1)} + {n_steps} steps exceed max_len {self.cfg.max_len}")
-        cache = self.new_cache()
-        out = self(x, cache=cache).logits[:, -1:]                         # (B, 1, n_out)
-        preds = [out]
-        for _ in range(n_steps - 1):
-            out = self(out[..., : self.cfg.n_in], cache=cache).logits[:, -1:]
+        if n_steps < 1:
+            return x.new_zeros(x.size(0), 0, self.cfg.out_dim)
+        use_cache = len(self.decoder.blocks) > 0     # no layers: no cache to carry the offset
+        cache = self.new_cache() if use_cache else None
+        seq, step, preds = x, x, []
+        for _ in range(n_steps):
+            out = self(step if use_cache else seq, cache=cache).logits[:, -1:]  # (B, 1, n_out)
             preds.append(out)
+            step = out[..., : self.cfg.n_in]                              # (B, 1, n_in)
+            seq = torch.cat([seq, step], dim=1)
         return torch.cat(preds, dim=1)                                    # (B, n, n_out)
 
     def positional_encoding(self) -> torch.Tensor:

@@ -80,6 +80,7 @@ class Seq2Seq(AttentionModel):
         result.tokens starts with the BOS column; result.steps hold decoder.* attention rows."""
         gen = torch.Generator(device="cpu").manual_seed(seed) if seed is not None else None
         enc = self.encode(src, head_mask=head_mask)
+        use_cache = use_cache and len(self.decoder.blocks) > 0   # no layers: nothing to cache
         cache = self.new_cache() if use_cache else None
         tokens = torch.full((src.size(0), 1), bos_id, dtype=torch.long, device=src.device)
         result, step_input = Generation(tokens), tokens
