@@ -74,8 +74,8 @@ def load_checkpoint(path, device=None):
     for name, t in tensors.items():
         if t.shape != expected[name].shape or t.dtype != expected[name].dtype:
             raise CheckpointError(f"{Path(path).name}: weight {name} has shape "
-                                  f"{tuple(t.shape)} but the config needs "
-                                  f"{tuple(expected[name].shape)}")
+                                  f"{tuple(t.shape)} ({t.dtype}) but the config needs "
+                                  f"{tuple(expected[name].shape)} ({expected[name].dtype})")
     model = MODELS[kind](cfg)
     model.load_state_dict(tensors)
     return model.to(get_device(device)).eval(), info

@@ -324,6 +324,22 @@ def test_head_mask_on_cpu_or_as_a_list_and_wrong_length(device):
         ours(x, head_mask=torch.zeros(1, device=device))     # would silently switch all off
 
 
+def test_weights_are_pre_dropout(device):
+    """In training mode dropout hits the output, never the returned weights."""
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(D_MODEL, N_HEADS, dropout=0.5).to(device)
+    x = randn(2, 6, D_MODEL, device=device, seed=23)
+    mask = causal_mask(6, device=device)
+    with torch.no_grad():
+        mha.eval()
+        out_eval, w_eval = mha(x, mask=mask, need_weights=True)
+        mha.train()
+        out_train, w_train = mha(x, mask=mask, need_weights=True)
+    torch.testing.assert_close(w_train, w_eval)
+    torch.testing.assert_close(w_train.sum(-1), torch.ones(2, N_HEADS, 6, device=device))
+    assert (out_train - out_eval).abs().max() > 1e-3
+
+
 def test_mha_rejects_indivisible_heads():
     with pytest.raises(ValueError):
         MultiHeadAttention(10, 3)

@@ -329,7 +329,7 @@ def test_mismatched_weights(tmp_path, device, no_unpickling):
     wrong_dtype = {k: v.double() for k, v in _tensors(small).items()}
     path4 = _write(tmp_path / "dtype.safetensors",
                    st_save(wrong_dtype, metadata=_metadata(small)))
-    with pytest.raises(CheckpointError):
+    with pytest.raises(CheckpointError, match="float64"):
         load_checkpoint(path4)
 
 
