@@ -92,7 +92,8 @@ class MultiHeadAttention(nn.Module):
     rope (a RotaryEmbedding) rotates q and k by position, with q/k positions starting at `offset`;
     cache (a KVCache) appends this call's keys/values and attends over all of them;
     head_mask (H,) multiplies each head's output (0 switches a head off, for ablation);
-    record (a dict) receives "weights", "scores" (scaled q·kᵀ before masking) and "mask".
+    record (a dict) receives "weights", "scores" (scaled q·kᵀ before masking), "mask" and
+    "concat" (B, Tq, D): every head's output side by side, before out_proj.
     """
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True):
@@ -140,6 +141,8 @@ class MultiHeadAttention(nn.Module):
             out = out * head_mask.to(device=out.device, dtype=out.dtype).view(1, -1, 1, 1)
         B, _, Tq, _ = out.shape
         out = out.transpose(1, 2).reshape(B, Tq, self.d_model)           # (B, Tq, D)
+        if record is not None:
+            record["concat"] = out         # the heads' outputs side by side, before out_proj
         return self.out_proj(out), (weights if need_weights else None)
 
 

@@ -88,10 +88,8 @@ with torch.random.fork_rng(devices=[]):                 # a seeded init, global 
     mha = MultiHeadAttention(d_model, h).double().eval()
 x = torch.randn(1, T, d_model, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
 seen = {}
-hook = mha.out_proj.register_forward_pre_hook(lambda mod, args: seen.update(concat=args[0]))
 with torch.no_grad():
-    out, w = mha(x, mask=mask, need_weights=True)                        # (1,T,D), (1,h,T,T)
-hook.remove()
+    out, w = mha(x, mask=mask, need_weights=True, record=seen)           # (1,T,D), (1,h,T,T)
 st.markdown(f"X ({T}×{d_model}) is projected to Q, K, V and split into **{h}** heads of "
             f"d = {d_model // h}; each head attends on its own.")
 head_cols = st.columns(min(h, 4))

@@ -275,8 +275,14 @@ def test_mha_record_receives_weights_scores_mask(device):
         out, w = ours(x, mask=mask, record=rec)
         full, w_full = ours(x, mask=mask, need_weights=True)
     assert w is None                            # record alone does not change the return value
-    assert set(rec) == {"weights", "scores", "mask"}
+    assert set(rec) == {"weights", "scores", "mask", "concat"}
     torch.testing.assert_close(rec["weights"], w_full)
+    # concat is the heads' outputs side by side: head h's slice is its weights times its values
+    with torch.no_grad():
+        v = ours.v_proj(x).view(2, 5, N_HEADS, -1).transpose(1, 2)      # (B, H, T, d)
+        heads = (w_full @ v).transpose(1, 2).reshape(2, 5, D_MODEL)      # (B, T, D)
+        torch.testing.assert_close(rec["concat"], heads)
+        torch.testing.assert_close(ours.out_proj(rec["concat"]), out)
     torch.testing.assert_close(out, full)
     assert torch.equal(rec["mask"], mask)
     # scores are q kᵀ/√d per head, before masking, computed here from the projections
