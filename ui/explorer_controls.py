@@ -1,0 +1,215 @@
+"""The explorer page's controls: the input box, the memoised inspection, the prediction and the
+module / layer / head pickers.
+
+Streamlit glue only: tensors come from core (task.inspect, core.analysis), nothing is computed on
+them here. Widget keys are stable ("input", "module", "layer", "head") for URL state.
+"""
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+
+import pandas as pd
+import streamlit as st
+
+from core import analysis
+
+# (side, kind) -> the user-facing name of an attention kind, in display order.
+GROUPS = OrderedDict([
+    ("encoder.self_attn", "Encoder self-attention"),
+    ("decoder.self_attn", "Decoder masked self-attention"),
+    ("decoder.cross_attn", "Cross-attention (decoder → encoder)"),
+])
+SHORT = {"encoder.self_attn": "self_attn", "decoder.self_attn": "self_attn",
+         "decoder.cross_attn": "cross_attn"}
+MEMO_SIZE = 8                       # inspections kept per browser session
+HARD_CAP = 6000                     # characters: the box refuses more, whatever the task
+
+
+def group_of(name: str) -> str:
+    info = analysis.parse_name(name)
+    return f"{info['side']}.{info['kind']}"
+
+
+def groups(names) -> dict:
+    """{group key: [module names ordered by layer]} for the attention names of a model."""
+    out = {}
+    for name in names:
+        out.setdefault(group_of(name), []).append(name)
+    for key in out:
+        out[key].sort(key=lambda n: analysis.parse_name(n)["layer"])
+    return {k: out[k] for k in GROUPS if k in out}
+
+
+def head_label(name: str, head: int, several_sides: bool) -> str:
+    """'L0 H1 self_attn', or 'dec L1 H0 cross_attn' when a model has an encoder and a decoder."""
+    info = analysis.parse_name(name)
+    side = f"{info['side'][:3]} " if several_sides else ""
+    return f"{side}L{info['layer']} H{head} {info['kind']}"
+
+
+# ----------------------------------------------------------------------------- input
+def _box_limit(task) -> int:
+    """Characters the box accepts: room for separators and a message, never unbounded."""
+    return min(HARD_CAP, 60 * int(task.max_input_len))
+
+
+def input_box(task):
+    """The task's input box with example buttons -> (text, parsed example) or (text, None)."""
+    memory = st.session_state.setdefault("explorer_inputs", {})
+    default = task.examples[0] if task.examples else ""
+    previous = st.session_state.get("explorer_task")
+    if previous is not None and previous != task.name:     # another task: its own defaults
+        for key in ("module", "layer", "head", "ablate"):
+            st.session_state.pop(key, None)
+    if (previous is not None and previous != task.name) or "input" not in st.session_state:
+        st.session_state["input"] = memory.get(task.name, default)   # new task, or back here
+    st.session_state["explorer_task"] = task.name
+    samples = int(getattr(task, "n_samples", 0) or 0)      # a task of numbered samples (sine)
+    box = st
+    if samples:
+        pick, box = st.columns([1, 3])
+        current = st.session_state["input"].strip()
+        st.session_state["sample"] = int(current) if current.isdigit() and \
+            int(current) < samples else st.session_state.get("sample", 0)
+        pick.number_input(f"Sample (0 to {samples - 1})", 0, samples - 1, key="sample",
+                          on_change=lambda: _set_input(str(st.session_state["sample"])),
+                          help=task.description)
+    label = (f"…or paste your own {task.max_input_len} values (commas or spaces)" if samples
+             else f"Input for **{task.title}**")
+    text = box.text_input(label, key="input", max_chars=_box_limit(task),
+                          placeholder=f"e.g. {default}", help=task.description)
+    if task.examples and not samples:
+        with st.container(horizontal=True, gap="small"):
+            st.caption("Examples:", width="content")
+            for i, ex in enumerate(task.examples):
+                st.button(ex, key=f"example_{i}", type="tertiary",
+                          on_click=_set_input, args=(ex,))
+    memory[task.name] = text
+    try:
+        if len(text) > _box_limit(task):
+            raise ValueError(f"too long: at most {task.max_input_len} tokens")
+        return text, task.parse(text)
+    except ValueError as e:
+        st.error(f"Cannot use this input: {e}", icon=":material/error:")
+        return text, None
+
+
+def _set_input(text: str) -> None:
+    st.session_state["input"] = text
+
+
+# ----------------------------------------------------------------------------- inspection
+def inspection(row, model, task, text: str, off=()):
+    """task.inspect(...) with scores, memoised per user by (checkpoint, mtime, text, ablated
+    heads) so widget changes that keep the input do not rerun the model. None (and a message
+    shown) when the model cannot run."""
+    off = tuple(sorted(off))
+    try:
+        mtime = os.path.getmtime(row["path"])
+    except OSError:
+        mtime = None
+    key = (row["path"], mtime, text, off)
+    memo = st.session_state.setdefault("explorer_memo", OrderedDict())
+    if key in memo:
+        memo.move_to_end(key)
+        return memo[key]
+    try:
+        mask = analysis.head_mask(model, off=off) if off else None
+        result = task.inspect(model, task.parse(text), head_mask=mask, return_scores=True)
+    except ValueError as e:
+        st.error(f"The model cannot run on this input: {e}", icon=":material/error:")
+        return None
+    memo[key] = result
+    while len(memo) > MEMO_SIZE:
+        memo.popitem(last=False)
+    return result
+
+
+# ----------------------------------------------------------------------------- prediction
+def expected(task, example):
+    """The right answer where the page can tell it cheaply, else None."""
+    if task.name == "sort":
+        return sorted(example)
+    if task.name == "reverse":
+        return example[::-1]
+    if task.name == "addition":
+        return str(example[0] + example[1])
+    return None
+
+
+def _fmt(v) -> str:
+    return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+
+def show_prediction(task, example, ins, label: str = "Prediction") -> None:
+    pred = ins.prediction
+    shown = " ".join(map(_fmt, pred)) if isinstance(pred, (list, tuple)) else str(pred)
+    extra = ins.extra if isinstance(ins.extra, dict) else {}
+    if "forecast" in extra and "inputs" in extra:
+        forecast(extra, label)
+        return
+    truth = expected(task, example)
+    verdict = ""
+    if truth is not None:
+        right = " ".join(map(str, truth)) if isinstance(truth, list) else truth
+        verdict = (" :green[:material/check_circle: correct]" if pred == truth else
+                   f" :red[:material/cancel: wrong, expected] `{right}`")
+    conf = ins.extra.get("confidence") if isinstance(ins.extra, dict) else None
+    if conf:
+        verdict += f" · lowest character confidence {min(conf):.0%}"
+    st.markdown(f"**{label}:** `{shown or '(empty)'}`{verdict}")
+    if task.kind == "decoder" and label == "Prediction":
+        st.caption("A decoder writes its answer one token at a time; the maps show the whole "
+                   f"sequence as the model saw it, prompt and answer: `{' '.join(ins.tokens)}`")
+
+
+def forecast(extra: dict, label: str) -> None:
+    """A real-valued forecast (sine): the inputs, the forecast, the truth and the baseline."""
+    inputs, pred = list(extra["inputs"]), list(extra["forecast"])
+    n, k = len(inputs), len(pred)
+    pad = [None] * n
+    table = {"input": inputs + [None] * k, "forecast": pad + pred}
+    truth = extra.get("truth")
+    if truth is not None:
+        table["truth"] = pad + list(truth)
+    if extra.get("baseline") is not None:
+        table[f"repeat last period ({extra.get('period', '?')})"] = pad + list(extra["baseline"])
+    scores = ""
+    if truth is not None:
+        mse = sum((a - b) ** 2 for a, b in zip(pred, truth)) / k
+        base = sum((a - b) ** 2 for a, b in zip(extra["baseline"], truth)) / k
+        scores = f" · MSE against the truth {mse:.4f}, repeating the last period {base:.4f}"
+    st.markdown(f"**{label}:** the next {k} values{scores}")
+    st.line_chart(pd.DataFrame(table), height=220, x_label="t", y_label="value")
+
+
+# ----------------------------------------------------------------------------- selection
+def _clamp(key: str, options: list, default=None) -> None:
+    """Put a remembered widget value back inside its options before the widget is drawn."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default if default in options else options[0]
+
+
+def pick_head(model, ins):
+    """Module kind, layer and head selectboxes -> (group, layer, head, module name)."""
+    by_group = groups(ins.attention)
+    keys = list(by_group)
+    _clamp("module", keys, default="decoder.cross_attn")   # the alignment figure first
+    c1, c2, c3, c4 = st.columns([3, 1, 1, 1.3], vertical_alignment="bottom")
+    group = c1.selectbox("Attention", keys, key="module", format_func=GROUPS.get,
+                         disabled=len(keys) == 1)
+    layers = list(range(len(by_group[group])))
+    _clamp("layer", layers)
+    layer = c2.selectbox("Layer", layers, key="layer")
+    heads = list(range(int(model.cfg.n_heads)))
+    _clamp("head", heads)
+    head = c3.selectbox("Head", heads, key="head")
+    c4.toggle("auto scale", key="auto_scale",
+              help="Stretch the colours over this head's own range instead of 0 to 1")
+    return group, layer, head, by_group[group][layer]
+
+
+def select(group: str, layer: int, head: int) -> None:
+    """Set the shared selection (call from a widget callback, before the pickers are drawn)."""
+    st.session_state.update(module=group, layer=int(layer), head=int(head))
