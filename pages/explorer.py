@@ -26,6 +26,9 @@ ins = ec.inspection(row, model, task, text)
 if ins is None:
     st.stop()
 ec.show_prediction(task, example, ins)
+if not ins.attention:
+    st.info("This model has no attention layers, so there is nothing to show here.")
+    st.stop()
 
 group, layer, head, name = ec.pick_head(model, ins)
 views = {
