@@ -114,7 +114,8 @@ def _grid_pick(group: str) -> None:
 # ----------------------------------------------------------------------------- head view
 def head_view(ins, group, layer, name, presenter: bool) -> None:
     q, k = ins.labels[name]
-    floor = st.slider("Hide lines below weight", 0.0, 0.5, 0.02, 0.01, key="hv_min")
+    floor = st.columns([1, 2])[0].slider("Hide lines below weight", 0.0, 0.5, 0.02, 0.01,
+                                         key="hv_min")
     chart(va.head_view(ins.attention[name], q, k, presenter=presenter, min_weight=floor),
           key="head_view")
     st.caption(f"{ec.GROUPS[group]}, layer {layer}: a line joins each query (left) to each key "
