@@ -5,10 +5,14 @@ then generates token by token with the KV cache and records, at each step, the n
 attention row in every layer and head (and the cross-attention over the source for an
 encoder-decoder), the next-token probabilities and the choice. The same generation without
 the cache is run beside it, and the largest difference between the two is reported.
+
+Positions: at step i the query is the last token so far, at `position` (T0 - 1 + i); it sees
+keys 0..position, so its self-attention rows have position + 1 weights, and the token it
+chooses lands at position + 1.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
@@ -38,10 +42,10 @@ class DecodeSetup:
 
 @dataclass
 class DecodeStep:
-    position: int            # position of the new query in the decoder sequence
+    position: int            # position of the query (the last token so far); Tk = position + 1
     token: object            # the chosen id (or value, for a real-valued decoder)
     label: str
-    attention: dict          # {name: (H, Tk)} the new query's self-attention row per layer
+    attention: dict          # {name: (H, position + 1)} the query's self-attention row per layer
     cross: dict              # {name: (H, Ts)} its cross-attention over the source (seq2seq)
     top: list                # [(label, probability)] best first (token models)
     probs: torch.Tensor | None = None   # (V,)
@@ -56,6 +60,8 @@ class DecodeTrace:
     source_labels: list = field(default_factory=list)
     cache_max_diff: float | None = None   # max |cached - uncached| over every step's attention
     cache_tokens_equal: bool | None = None
+    vocab: list = field(default_factory=list)   # the label of every token id (token models)
+    values: list = field(default_factory=list)  # prompt + generated values (real-valued)
 
 
 def _rows(step_attention: dict) -> tuple[dict, dict]:
@@ -65,6 +71,31 @@ def _rows(step_attention: dict) -> tuple[dict, dict]:
         target = cross_rows if name.endswith("cross_attn") else self_rows
         target[name] = w[0, :, 0].float().cpu()                           # (H, Tk)
     return self_rows, cross_rows
+
+
+def _check(model, setup: DecodeSetup) -> None:
+    """ValueError with a message for the user when the example cannot be decoded."""
+    if setup.prompt.dim() != 2 or setup.prompt.size(0) != 1 or setup.prompt.size(1) < 1:
+        raise ValueError("the decoder needs a prompt of at least one token")
+    if int(setup.max_new_tokens) < 1:
+        raise ValueError("the length limit must be at least one new token")
+    if model.kind == "seq2seq":
+        if setup.source is None or setup.source.numel() == 0:
+            raise ValueError("an encoder-decoder needs a source to translate")
+        if setup.source.size(1) > model.cfg.max_len:
+            raise ValueError(f"the source is {setup.source.size(1)} tokens long; this model "
+                             f"reads at most {model.cfg.max_len}")
+    elif setup.prompt.size(1) >= model.cfg.max_len:
+        raise ValueError(f"the prompt is {setup.prompt.size(1)} tokens long; this model "
+                         f"handles {model.cfg.max_len} tokens in all, so it has no room to write")
+
+
+def _on(model, setup: DecodeSetup) -> DecodeSetup:
+    """The setup with its tensors on the model's device."""
+    dev = model.device
+    return replace(setup, prompt=setup.prompt.to(dev),
+                   source=None if setup.source is None else setup.source.to(dev),
+                   target=None if setup.target is None else setup.target.to(dev))
 
 
 def _generate(model, setup: DecodeSetup, use_cache: bool, **sampling):
@@ -79,7 +110,11 @@ def _generate(model, setup: DecodeSetup, use_cache: bool, **sampling):
 def decode_trace(model, setup: DecodeSetup, greedy: bool = True, temperature: float = 1.0,
                  top_k: int | None = None, top_p: float | None = None, seed: int | None = 0,
                  k_best: int = 5, check_cache: bool = True) -> DecodeTrace:
-    """Generate with the KV cache, recording every step; compare with an uncached run."""
+    """Generate with the KV cache, recording every step; compare with an uncached run.
+
+    ValueError (with a message for the user) when the example does not fit the model."""
+    _check(model, setup)
+    setup = _on(model, setup)
     if getattr(model, "regression", False):
         return _regression_trace(model, setup, check_cache)
     sampling = dict(greedy=greedy, temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
@@ -93,9 +128,11 @@ def decode_trace(model, setup: DecodeSetup, greedy: bool = True, temperature: fl
         p = probs[0].float().cpu()                                        # (V,)
         best = torch.topk(p, min(k_best, p.numel()))
         top = [(setup.labels([j])[0], float(v)) for v, j in zip(best.values, best.indices.tolist())]
-        steps.append(DecodeStep(T0 + i, tokens[T0 + i], labels[T0 + i], self_rows, cross_rows,
-                                top, p))
-    trace = DecodeTrace(labels, T0, steps, gen.stopped, list(setup.source_labels))
+        steps.append(DecodeStep(T0 - 1 + i, tokens[T0 + i], labels[T0 + i], self_rows,
+                                cross_rows, top, p))
+    V = gen.probs[0].size(-1) if gen.probs else 0
+    trace = DecodeTrace(labels, T0, steps, gen.stopped, list(setup.source_labels),
+                        vocab=list(setup.labels(list(range(V)))))
     if check_cache:
         plain = _generate(model, setup, False, **sampling)
         trace.cache_tokens_equal = torch.equal(plain.tokens, gen.tokens)
@@ -106,22 +143,30 @@ def decode_trace(model, setup: DecodeSetup, greedy: bool = True, temperature: fl
 
 
 def _regression_trace(model, setup: DecodeSetup, check_cache: bool) -> DecodeTrace:
+    """A real-valued decoder (one value per step, n_in = 1): feed each prediction back in, as
+    Decoder.forecast does, recording every step's attention row."""
+    if int(getattr(model.cfg, "n_in", 1)) != 1:
+        raise ValueError("step-by-step decoding shows one real value per step (n_in = 1)")
     x = setup.prompt.float()                                              # (1, T0)
     T0 = x.size(1)
-    cache = model.new_cache()
+    n = min(int(setup.max_new_tokens), model.cfg.max_len - T0 + 1)
+    use_cache = len(model.decoder.blocks) > 0      # no layers: no cache to carry the offset
+    cache = model.new_cache() if use_cache else None
     seq, steps, step_in = x, [], x
-    for i in range(setup.max_new_tokens):
-        out = model(step_in, cache=cache, return_attention=True)
+    for i in range(n):
+        out = model(step_in if use_cache else seq, cache=cache, return_attention=True)
         value = out.logits[:, -1:, 0]                                     # (1, 1)
-        self_rows, _ = _rows({n: w[:, :, -1:] for n, w in out.attention.items()})
-        steps.append(DecodeStep(T0 + i, float(value), f"{float(value):.2f}", self_rows, {}, []))
+        self_rows, _ = _rows({k: w[:, :, -1:] for k, w in out.attention.items()})
+        steps.append(DecodeStep(T0 - 1 + i, float(value), f"{float(value):.2f}", self_rows,
+                                {}, []))
         seq = torch.cat([seq, value], dim=1)                              # (1, T + 1)
         step_in = value
-    trace = DecodeTrace(list(setup.labels(seq[0].tolist())), T0, steps, "length")
+    trace = DecodeTrace(list(setup.labels(seq[0].tolist())), T0, steps, "length",
+                        values=seq[0].float().cpu().tolist())
     if check_cache:
-        full = model(seq[:, :-1], return_attention=True).attention       # (1, H, T, T)
-        diffs = [float((s.attention[n] - full[n][0, :, s.position - 1, : s.position]).abs().max())
-                 for s in steps for n in s.attention]
+        full = model(seq[:, :-1], return_attention=True).attention       # {name: (1, H, T, T)}
+        diffs = [float((s.attention[k] - full[k][0, :, s.position, : s.position + 1].float()
+                        .cpu()).abs().max()) for s in steps for k in s.attention]
         trace.cache_max_diff = max(diffs, default=0.0)
         trace.cache_tokens_equal = True
     return trace
@@ -132,22 +177,38 @@ def teacher_forcing(model, setup: DecodeSetup) -> dict:
     """The whole reference target at once, as training sees it: one forward pass whose causal
     mask keeps each position from seeing later ones.
 
-    Returns {"labels": decoder labels, "attention": {name: (H, T, T or Ts)}, "mask": (T, T)
-    bool, "source_labels": [...], "predicted": the argmax label at each position}.
+    Returns {"labels": the decoder's input labels (prompt + target, last dropped),
+    "attention": {name: (H, T, T) self or (H, T, Ts) cross}, "mask": (T, T) bool (True = may
+    attend), "source_labels": [...], "predicted": the model's next token at each position (argmax,
+    or the value for a real-valued decoder), "targets": the true next token at each position,
+    "start": the first position whose next token belongs to the target; for a real-valued
+    decoder also "predicted_values" and "target_values" as floats}.
     """
     if setup.target is None:
         raise ValueError("this example has no reference target to teacher-force")
+    _check(model, setup)
+    setup = _on(model, setup)
+    full = torch.cat([setup.prompt, setup.target.to(setup.prompt.dtype)], dim=1)  # (1, T + 1)
+    tgt = full[:, :-1]                                                    # (1, T) inputs
+    T = tgt.size(1)
+    if T > model.cfg.max_len:
+        raise ValueError(f"prompt and target take {T} positions; this model has "
+                         f"{model.cfg.max_len}")
     if model.kind == "seq2seq":
-        tgt = torch.cat([setup.prompt, setup.target], dim=1)[:, :-1]      # (1, T) BOS + target
         out = model(setup.source, tgt, return_attention=True)
         att = {n: w for n, w in out.attention.items() if n.startswith("decoder.")}
     else:
-        tgt = torch.cat([setup.prompt, setup.target], dim=1)[:, :-1]      # (1, T)
         out = model(tgt, return_attention=True)
         att = out.attention
-    T = tgt.size(1)
-    predicted = out.logits[0].argmax(-1).tolist()                         # (T,)
-    return {"labels": list(setup.labels(tgt[0].tolist())),
+    extra = {}
+    if getattr(model, "regression", False):
+        predicted = out.logits[0, :, 0].float().cpu().tolist()           # (T,) values
+        extra = {"predicted_values": predicted, "target_values": full[0, 1:].float().cpu().tolist()}
+    else:
+        predicted = out.logits[0].argmax(-1).tolist()                     # (T,) ids
+    return {**extra, "labels": list(setup.labels(tgt[0].tolist())),
             "attention": {n: w[0].float().cpu() for n, w in att.items()},
             "mask": causal_mask(T), "source_labels": list(setup.source_labels),
-            "predicted": list(setup.labels(predicted))}
+            "predicted": list(setup.labels(predicted)),
+            "targets": list(setup.labels(full[0, 1:].tolist())),
+            "start": setup.prompt.size(1) - 1}

@@ -1,0 +1,53 @@
+"""Masked decoding: step through causal decoding token by token.
+
+At each step: the sequence so far, the causal mask with this query's row outlined, the new query's
+attention (one head, all heads, and over the source for the encoder-decoder), the next-token
+probabilities and the choice; the KV-cache check; and the teacher-forcing view of training.
+The trace is computed once per (model, input, settings) and kept per user; stepping re-renders.
+"""
+import streamlit as st
+
+from ui import decoding_views as dv
+from ui.sidebar import model_picker
+from ui.sidebar import presenter as presenter_mode
+
+presenter = presenter_mode()
+st.title("Masked decoding")
+picked = model_picker(kinds=("decoder", "seq2seq"))
+st.caption("A decoder writes one token at a time. Each new token may look only at the tokens "
+           "before it: the causal mask blocks the future. Step through a generation and watch "
+           "which earlier tokens each head reads before it chooses the next one.")
+if picked is None:
+    st.stop()
+row, model, task = picked
+if not task.decodes:
+    st.warning(f"The {task.title} model cannot be decoded step by step; pick a causal decoder "
+               "or the encoder-decoder in the sidebar.", icon=":material/warning:")
+    st.stop()
+
+text, setup = dv.input_box(task)
+if setup is None:
+    st.stop()
+options = dv.settings(row, model, setup)
+tr = dv.trace(row, model, text, setup, options)
+if tr is None or not tr.steps:
+    st.stop()
+layer, head, selfs, crosses = dv.layer_head(model, tr)
+
+
+def step_by_step():
+    i = dv.step_controls(len(tr.steps))
+    dv.sequence(tr, i)
+    dv.attention_views(tr, i, layer, head, selfs, crosses, presenter)
+    dv.cache_note(tr)
+
+
+views = {
+    "Step by step": st.fragment(step_by_step,
+                                run_every=dv.PLAY_EVERY if dv.playing() else None),
+    "Teacher forcing": lambda: dv.teacher_view(model, setup, layer, head, presenter),
+}
+for label, tab in zip(views, st.tabs(list(views), key="dec_view", on_change="rerun")):
+    if tab.open:                       # only the open tab is drawn: reruns stay fast
+        with tab:
+            views[label]()

@@ -1,0 +1,358 @@
+"""The masked-decoding page's glue: the input box, the decoding settings, the memoised trace, the
+step controls and one render function per view.
+
+Streamlit only: tensors come from core.decode (decode_trace, teacher_forcing), figures from
+viz.decoding and viz.attention. The trace is computed once per (model, input, settings) and kept
+per user in st.session_state; stepping only re-renders. Widget keys: "input", "step", "layer",
+"head" (for URL state) and "dec_*" for the decoding settings.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections import OrderedDict
+
+import pandas as pd
+import streamlit as st
+
+from core import analysis
+from core.decode import decode_trace, teacher_forcing
+from viz import attention as va
+from viz import decoding as vd
+from viz.common import PLOTLY_CONFIG
+
+MEMO_SIZE = 8                        # traces kept per browser session
+HARD_CAP = 1000                      # characters: the box refuses more, whatever the task
+PLAY_EVERY = 0.6                     # seconds between steps while playing
+CACHE_OK = 1e-5                      # the KV-cache check passes below this difference
+SEED_MAX = 2**31 - 1
+MAX_CHIPS = 40                       # tokens of the sequence shown as chips (the latest ones)
+_MD = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def chart(fig, key: str | None = None) -> None:
+    st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key, width="stretch")
+
+
+def md(label) -> str:
+    """A token label safe inside markdown ('<eos>' would otherwise vanish as HTML)."""
+    return _MD.sub(r"\\\1", str(label)) or "␣"
+
+
+def bound(key: str, lo, hi, default, cast=float) -> None:
+    """Put a remembered (or URL-given) widget value inside its bounds before the widget is drawn."""
+    try:
+        value = cast(st.session_state.get(key, default))
+    except (TypeError, ValueError):
+        value = default
+    st.session_state[key] = min(max(value, lo), hi)
+
+
+# ----------------------------------------------------------------------------- input
+def input_box(task):
+    """The task's input box with example buttons -> the parsed example, or None (message shown)."""
+    memory = st.session_state.setdefault("decoding_inputs", {})
+    default = task.examples[0] if task.examples else ""
+    if st.session_state.get("decoding_task") != task.name or "input" not in st.session_state:
+        st.session_state["input"] = memory.get(task.name, default)
+    st.session_state["decoding_task"] = task.name
+    limit = min(HARD_CAP, 4 * int(task.max_input_len) + 16)
+    text = st.text_input(f"Prompt for **{task.title}**", key="input", max_chars=limit,
+                         placeholder=f"e.g. {default}", help=task.description)
+    if task.examples:
+        with st.container(horizontal=True, gap="small"):
+            st.caption("Examples:", width="content")
+            for i, ex in enumerate(task.examples):
+                st.button(ex, key=f"dec_example_{i}", type="tertiary",
+                          on_click=st.session_state.update, kwargs={"input": ex})
+    memory[task.name] = text
+    try:
+        if len(text) > limit:
+            raise ValueError(f"too long: at most {task.max_input_len} tokens")
+        return text, task.decoding_setup(task.parse(text))
+    except ValueError as e:
+        st.error(f"Cannot decode this input: {e}", icon=":material/error:")
+        return text, None
+
+
+# ----------------------------------------------------------------------------- settings
+def settings(row, model, setup) -> dict:
+    """Greedy or sampling, temperature, top-k, top-p, seed and the length limit, all bounded.
+    The length limit starts at the task's own for each model."""
+    if st.session_state.get("decoding_len_for") != row["path"]:
+        st.session_state["decoding_len_for"] = row["path"]
+        st.session_state.pop("dec_len", None)
+    regression = getattr(model, "regression", False)
+    if model.kind == "seq2seq":
+        most = model.cfg.max_len - 1
+    else:
+        most = model.cfg.max_len - setup.prompt.size(1) + (1 if regression else 0)
+    most = max(1, most)
+    V = 0 if regression else int(getattr(model.cfg, "tgt_vocab_size", 0) or model.cfg.vocab_size)
+    bound("dec_len", 1, most, min(setup.max_new_tokens, most), int)
+    bound("dec_temp", 0.1, 3.0, 1.0)
+    bound("dec_topk", 0, V, 0, int)
+    bound("dec_topp", 0.05, 1.0, 1.0)
+    bound("dec_seed", 0, SEED_MAX, 0, int)
+    if st.session_state.get("dec_mode") not in ("greedy", "sample"):
+        st.session_state["dec_mode"] = "greedy"
+    with st.expander("Decoding settings", expanded=False, icon=":material/tune:"):
+        c1, c2, c3, c4, c5, c6 = st.columns([1.3, 1.2, 1, 1.2, 1.2, 1.2])
+        mode = c1.radio("Choice", ["greedy", "sample"], key="dec_mode", disabled=regression,
+                        format_func={"greedy": "greedy (argmax)", "sample": "sample"}.get,
+                        help="Greedy takes the most likely token; sampling draws one from the "
+                             "probabilities (after temperature, top-k and top-p).")
+        off = mode == "greedy" or regression
+        c2.slider("Temperature", 0.1, 3.0, step=0.1, key="dec_temp", disabled=off,
+                  help="Divides the logits: below 1 sharper, above 1 flatter")
+        c3.number_input("Top-k", 0, max(V, 0), step=1, key="dec_topk", disabled=off,
+                        help="Keep only the k most likely tokens (0 = all)")
+        c4.slider("Top-p", 0.05, 1.0, step=0.05, key="dec_topp", disabled=off,
+                  help="Keep the fewest tokens whose probabilities add up to p (1 = all)")
+        c5.number_input("Seed", 0, SEED_MAX, step=1, key="dec_seed", disabled=off,
+                        help="The same seed draws the same tokens again")
+        c6.number_input("Length limit", 1, most, step=1, key="dec_len",
+                        help=f"Stop after this many new tokens (at most {most} for this model)")
+    greedy = off
+    n = int(st.session_state["dec_len"])
+    if regression:
+        st.caption(f"Up to {n} new values. A real-valued decoder has no token probabilities: "
+                   "each step's value is fed back in as the next input.")
+    elif greedy:
+        st.caption(f"Greedy decoding (always the most likely token), up to {n} new tokens.")
+    else:
+        k, top_p = int(st.session_state["dec_topk"]), float(st.session_state["dec_topp"])
+        st.caption(f"Sampling at temperature {st.session_state['dec_temp']:.1f}"
+                   + (f", top-k {k}" if k else "") + (f", top-p {top_p:.2f}" if top_p < 1 else "")
+                   + f", seed {int(st.session_state['dec_seed'])}, up to {n} new tokens.")
+    return dict(greedy=greedy, temperature=1.0 if greedy else float(st.session_state["dec_temp"]),
+                top_k=None if greedy or not st.session_state["dec_topk"] else
+                int(st.session_state["dec_topk"]),
+                top_p=None if greedy or st.session_state["dec_topp"] >= 1 else
+                float(st.session_state["dec_topp"]),
+                seed=int(st.session_state["dec_seed"]), max_new=int(st.session_state["dec_len"]))
+
+
+# ----------------------------------------------------------------------------- the trace
+def trace(row, model, text: str, setup, options: dict):
+    """decode_trace(...) memoised per user by (checkpoint, mtime, text, settings); None (and a
+    message shown) when the model cannot decode this input."""
+    try:
+        mtime = os.path.getmtime(row["path"])
+    except OSError:
+        mtime = None
+    key = (row["path"], mtime, text, tuple(sorted(options.items())))
+    memo = st.session_state.setdefault("decoding_memo", OrderedDict())
+    if key not in memo:
+        sampling = {k: v for k, v in options.items() if k != "max_new"}
+        try:
+            memo[key] = decode_trace(model, dataclasses.replace(
+                setup, max_new_tokens=options["max_new"]), **sampling)
+        except ValueError as e:
+            st.error(f"The model cannot decode this input: {e}", icon=":material/error:")
+            return None
+        while len(memo) > MEMO_SIZE:
+            memo.popitem(last=False)
+    memo.move_to_end(key)
+    where = (row["path"], text)                      # a new model or input starts at step 1
+    if st.session_state.get("decoding_where") != where:
+        st.session_state["decoding_where"] = where
+        st.session_state["step"] = 1
+        st.session_state["dec_playing"] = False
+    return memo[key]
+
+
+# ----------------------------------------------------------------------------- stepping
+def _go(n: int, delta: int | None = None, to: int | None = None) -> None:
+    step = int(st.session_state.get("step", 1))
+    st.session_state["step"] = min(max(to if to is not None else step + delta, 1), n)
+    st.session_state["dec_playing"] = False
+
+
+def _play(n: int) -> None:
+    playing = not st.session_state.get("dec_playing", False)
+    if playing and int(st.session_state.get("step", 1)) >= n:
+        st.session_state["step"] = 0                 # at the end: play again from the start
+    st.session_state["dec_playing"] = playing
+
+
+def playing() -> bool:
+    """Whether Play is on; the page registers its step fragment with a timer while it is."""
+    on = bool(st.session_state.get("dec_playing", False))
+    st.session_state["dec_timer"] = on
+    return on
+
+
+def step_controls(n: int) -> int:
+    """Back / Next / End / Play buttons and the step slider -> the 0-based step shown."""
+    bound("step", 1, max(n, 1), 1, int)
+    if st.session_state.get("dec_playing", False) != st.session_state.get("dec_timer", False):
+        st.rerun()                                   # a full run starts or stops the timer
+    if st.session_state.get("dec_playing"):          # one step per timed fragment run
+        st.session_state["step"] = min(int(st.session_state["step"]) + 1, n)
+        if st.session_state["step"] >= n:
+            st.session_state["dec_playing"] = False   # the next run stops the timer
+    step = int(st.session_state["step"])
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.button("◀ Back", key="dec_back", on_click=_go, args=(n, -1), disabled=step <= 1)
+        st.button("Next ▶", key="dec_next", on_click=_go, args=(n, 1), disabled=step >= n)
+        st.button("⏭ End", key="dec_end", on_click=_go, args=(n,), kwargs={"to": n},
+                  disabled=step >= n)
+        playing = st.session_state.get("dec_playing", False)
+        st.button("⏸ Pause" if playing else "▶ Play", key="dec_play", on_click=_play, args=(n,),
+                  disabled=n <= 1)
+    if n > 1:
+        st.slider("Step", 1, n, key="step", on_change=st.session_state.update,
+                  kwargs={"dec_playing": False})
+    return step - 1
+
+
+def layer_head(model, tr) -> tuple[int, int, list, list]:
+    """Layer and head pickers -> (layer, head, self-attention names, cross-attention names)."""
+    first = tr.steps[0]
+    order = lambda names: sorted(names, key=lambda n: analysis.parse_name(n)["layer"])  # noqa
+    selfs, crosses = order(first.attention), order(first.cross)
+    layers, heads = list(range(len(selfs))), list(range(int(model.cfg.n_heads)))
+    for key, options in (("layer", layers), ("head", heads)):
+        if st.session_state.get(key) not in options:
+            st.session_state[key] = options[0]
+    c1, c2, _ = st.columns([1, 1, 4])
+    layer = c1.selectbox("Decoder layer", layers, key="layer")
+    head = c2.selectbox("Head", heads, key="head")
+    return layer, head, selfs, crosses
+
+
+# ----------------------------------------------------------------------------- views
+def sequence(tr, i: int) -> None:
+    """The tokens so far as chips, the new one highlighted, and what this step chose."""
+    s = tr.steps[i]
+    if tr.source_labels:
+        st.markdown("**Source:** " + " ".join(f"`{t}`" for t in tr.source_labels))
+    shown = tr.labels[: s.position + 2]
+    first = max(0, len(shown) - MAX_CHIPS)
+    chips = [f"`{t}`" if j < tr.prompt_len else f":blue-background[**{md(t)}**]"
+             for j, t in enumerate(shown[:-1]) if j >= first]
+    chips.append(f":red-background[**{md(shown[-1])}**]")
+    if first:
+        chips.insert(0, f"*… {first} earlier*")
+    st.markdown(f"**{'Output' if tr.source_labels else 'Sequence'} so far:** " + " ".join(chips))
+    p = f" (p = {float(s.probs[int(s.token)]):.3f})" if s.probs is not None else ""
+    st.markdown(f"**Step {i + 1} of {len(tr.steps)}:** the query `{tr.labels[s.position]}` at "
+                f"position {s.position} sees positions 0–{s.position} and writes "
+                f":red-background[**{md(s.label)}**]{p}")
+    if i == len(tr.steps) - 1:
+        if tr.stopped == "eos":
+            st.success("Generation stopped at the end-of-sequence token (<eos>).",
+                       icon=":material/stop_circle:")
+        else:
+            st.info(f"Generation stopped at the length limit ({len(tr.steps)} new tokens).",
+                    icon=":material/straighten:")
+    else:
+        st.caption(f"{len(tr.steps) - i - 1} more step(s) to the end.")
+
+
+def attention_views(tr, i: int, layer: int, head: int, selfs, crosses, presenter: bool) -> None:
+    """The causal mask with this query's row outlined and the top-k choice (left); the query's
+    attention for one head and all heads (right); for an encoder-decoder its cross-attention
+    over the source below."""
+    s = tr.steps[i]
+    keys = tr.labels[: s.position + 1]
+    shown = [t if j <= s.position + 1 else "·" for j, t in enumerate(tr.labels)]
+    left, right = st.columns([2, 3])
+    with left:
+        fig = vd.causal_mask_figure(shown, s.position, presenter=presenter)
+        fig.update_layout(margin_t=110 if presenter else 90, title_y=0.99, title_yanchor="top")
+        chart(fig, key="dec_mask")
+        st.caption("Row = the token looking (query), column = the token looked at (key). Dark "
+                   "cells with × are the future: the mask sets their score to −∞, so softmax "
+                   "gives them weight 0. The outlined row is this step; · = not written yet.")
+        choice(tr, i, presenter)
+    with right:
+        name = selfs[layer]
+        chart(vd.attention_row(s.attention[name][head], keys, presenter=presenter,
+                               title=f"layer {layer} · head {head}: where “{keys[-1]}” looks"),
+              key="dec_row")
+        chart(vd.heads_row(s.attention[name], keys, presenter=presenter), key="dec_heads")
+        st.caption(f"All {s.attention[name].shape[0]} heads of layer {layer}: each row sums to "
+                   "1 over the positions written so far.")
+    if crosses:
+        name = crosses[layer]
+        src = tr.source_labels
+        c1, c2 = st.columns(2)
+        with c1:
+            chart(vd.attention_row(s.cross[name][head], src, presenter=presenter,
+                                   title=f"cross-attention over the source, layer {layer} · "
+                                         f"head {head}"), key="dec_cross_row")
+        with c2:
+            chart(vd.heads_row(s.cross[name], src, presenter=presenter), key="dec_cross_heads")
+        st.caption("Cross-attention: the new query reads the encoded source; no mask is needed "
+                   "there, the whole source is known from the start.")
+
+
+def choice(tr, i: int, presenter: bool, k: int = 8) -> None:
+    """The top-k next-token probabilities with the chosen token highlighted (or the value)."""
+    s = tr.steps[i]
+    if s.probs is None:
+        T0 = tr.prompt_len
+        st.markdown(f"**Value written:** `{s.label}`")
+        gen = [None] * (T0 - 1) + tr.values[T0 - 1: T0 + i + 1]    # joined to the last input
+        st.line_chart(pd.DataFrame({"input": tr.values[:T0] + [None] * (i + 1),
+                                    "generated": gen}), height=240)
+        return
+    chart(vd.topk_bars(s.probs, tr.vocab, k=k, chosen=int(s.token), presenter=presenter),
+          key="dec_topk_bars")
+    st.caption(f"The {min(k, len(tr.vocab))} most likely next tokens; the chosen one is red "
+               "(added below the others if sampling picked an unlikely one).")
+
+
+def cache_note(tr) -> None:
+    d, same = tr.cache_max_diff, tr.cache_tokens_equal
+    if d is None:
+        return
+    ok = d < CACHE_OK and same
+    st.caption(f"KV cache check: max |cached − uncached| = {d:.0e} over {len(tr.steps)} steps "
+               f"{'✓' if ok else '✗'}" + ("" if same else " (the tokens differ!)") +
+               " · With the cache each step feeds only the new token and reuses the stored "
+               "keys and values; without it every step reruns the whole sequence.")
+
+
+# ----------------------------------------------------------------------------- teacher forcing
+def teacher_view(model, setup, layer: int, head: int, presenter: bool) -> None:
+    """The whole reference target in one pass, with the mask; predicted vs target per position."""
+    if setup.target is None:
+        st.info("This input has no known reference answer, so there is nothing to teacher-force.")
+        return
+    try:
+        tf = teacher_forcing(model, setup)
+    except ValueError as e:
+        st.error(f"Cannot teacher-force this input: {e}", icon=":material/error:")
+        return
+    names = sorted((n for n in tf["attention"] if not n.endswith("cross_attn")),
+                   key=lambda n: analysis.parse_name(n)["layer"])
+    name, labels = names[min(layer, len(names) - 1)], tf["labels"]
+    chart(va.attention_heatmap(tf["attention"][name][head], labels, labels, mask=tf["mask"],
+                               title=f"teacher forcing: layer {layer} · head {head}, all "
+                                     f"{len(labels)} positions at once", presenter=presenter),
+          key="dec_tf_map")
+    st.caption("In training the whole correct sequence goes in at once. The causal mask (grey "
+               "cells) stops position t from seeing t+1, t+2, …, so every row is exactly what it "
+               "would be when decoding step by step — all positions are trained in parallel, and "
+               "none can cheat by peeking at the answer it must predict.")
+    start = tf["start"]
+    rows = range(start, len(labels))
+    if "predicted_values" in tf:
+        pred, true = tf["predicted_values"], tf["target_values"]
+        st.dataframe(pd.DataFrame({"position": list(rows), "target next": [true[t] for t in rows],
+                                   "predicted next": [pred[t] for t in rows],
+                                   "|error|": [abs(pred[t] - true[t]) for t in rows]}),
+                     hide_index=True, key="dec_tf_table")
+        return
+    table = pd.DataFrame({
+        "position": list(rows), "input": [labels[t] for t in rows],
+        "target next": [tf["targets"][t] for t in rows],
+        "predicted next": [tf["predicted"][t] for t in rows],
+        "right": ["✓" if tf["predicted"][t] == tf["targets"][t] else "✗" for t in rows]})
+    st.dataframe(table, hide_index=True, key="dec_tf_table")
+    right = int((table["right"] == "✓").sum())
+    st.caption(f"{right} of {len(table)} next tokens predicted right from the correct prefix.")
