@@ -346,8 +346,12 @@ def test_hostile_config_is_refused_before_building(tmp_path, good_file, monkeypa
     """A config asking for a giant model is refused by config validation; no model is built."""
     _, model = good_file
     built = []
-    monkeypatch.setitem(ckpt.MODELS, "decoder",
-                        lambda cfg: built.append(cfg) or (_ for _ in ()).throw(AssertionError))
+
+    def spy(cfg):
+        built.append(cfg)
+        raise AssertionError("a model was built from a hostile config")
+
+    monkeypatch.setitem(ckpt.MODELS, "decoder", spy)
     cfg = {**model.cfg.to_dict(), "d_model": 2 ** 20, "n_heads": 1}
     path = _write(tmp_path / "hostile.safetensors",
                   st_save(_tensors(model), metadata=_metadata(model, config=json.dumps(cfg))))

@@ -86,6 +86,85 @@ def test_logits_shapes(device):
             assert tiny_model(kind, device)(*tiny_inputs(kind, device)).logits.shape == shape
 
 
+# ----------------------------------------------------------------------------- blocks vs torch
+def _copy_attn(ref, ours):
+    with torch.no_grad():
+        ref.in_proj_weight.copy_(torch.cat([ours.q_proj.weight, ours.k_proj.weight,
+                                            ours.v_proj.weight]))
+        ref.in_proj_bias.copy_(torch.cat([ours.q_proj.bias, ours.k_proj.bias, ours.v_proj.bias]))
+        ref.out_proj.weight.copy_(ours.out_proj.weight)
+        ref.out_proj.bias.copy_(ours.out_proj.bias)
+
+
+def _copy_norm(ref, ours):
+    with torch.no_grad():
+        ref.weight.copy_(ours.weight)
+        ref.bias.copy_(ours.bias)
+
+
+def _copy_ff(ref, ours):
+    with torch.no_grad():
+        for a, b in ((ref.linear1, ours.ff.fc1), (ref.linear2, ours.ff.fc2)):
+            a.weight.copy_(b.weight)
+            a.bias.copy_(b.bias)
+
+
+@pytest.mark.parametrize("norm", ["pre", "post"])
+def test_encoder_block_matches_torch_transformer_encoder_layer(device, norm):
+    from core.blocks import Block
+    cfg = tiny_config("encoder-tagger", norm=norm)
+    block = Block(cfg).to(device).eval()
+    with torch.no_grad():                   # LayerNorm starts as the identity: make it count
+        for ln in (block.norm1, block.norm2):
+            ln.weight.uniform_(0.5, 1.5)
+            ln.bias.normal_()
+    ref = torch.nn.TransformerEncoderLayer(cfg.d_model, cfg.n_heads, cfg.ff_dim, dropout=0.0,
+                                           activation="gelu", batch_first=True,
+                                           norm_first=norm == "pre").to(device).eval()
+    _copy_attn(ref.self_attn, block.self_attn)
+    _copy_norm(ref.norm1, block.norm1)
+    _copy_norm(ref.norm2, block.norm2)
+    _copy_ff(ref, block)
+    x = torch.randn(2, 6, cfg.d_model, device=device)
+    mask = torch.ones(2, 1, 1, 6, dtype=torch.bool, device=device)
+    mask[0, ..., -2:] = False
+    with torch.no_grad():
+        ours = block(x, mask)
+        theirs = ref(x, src_key_padding_mask=~mask[:, 0, 0])
+    torch.testing.assert_close(ours[1], theirs[1], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours[0, :4], theirs[0, :4], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("norm", ["pre", "post"])
+def test_decoder_block_matches_torch_transformer_decoder_layer(device, norm):
+    from core.attention import causal_mask
+    from core.blocks import Block
+    cfg = tiny_config("seq2seq", norm=norm)
+    block = Block(cfg, cross=True).to(device).eval()
+    with torch.no_grad():
+        for ln in (block.norm1, block.norm_cross, block.norm2):
+            ln.weight.uniform_(0.5, 1.5)
+            ln.bias.normal_()
+    ref = torch.nn.TransformerDecoderLayer(cfg.d_model, cfg.n_heads, cfg.ff_dim, dropout=0.0,
+                                           activation="gelu", batch_first=True,
+                                           norm_first=norm == "pre").to(device).eval()
+    _copy_attn(ref.self_attn, block.self_attn)
+    _copy_attn(ref.multihead_attn, block.cross_attn)
+    _copy_norm(ref.norm1, block.norm1)
+    _copy_norm(ref.norm2, block.norm_cross)
+    _copy_norm(ref.norm3, block.norm2)
+    _copy_ff(ref, block)
+    x, memory = torch.randn(2, 5, cfg.d_model, device=device), torch.randn(2, 7, cfg.d_model,
+                                                                           device=device)
+    keep = torch.ones(2, 7, dtype=torch.bool, device=device)
+    keep[1, -3:] = False
+    causal = causal_mask(5, device=device)
+    with torch.no_grad():
+        ours = block(x, causal, memory, keep[:, None, None, :])
+        theirs = ref(x, memory, tgt_mask=~causal, memory_key_padding_mask=~keep)
+    torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
+
+
 # ----------------------------------------------------------------------------- causality
 CAUSAL_CASES = [(kind, pos) for kind in ("decoder-tokens", "decoder-real", "seq2seq")
                 for pos in SEQ_POS]
