@@ -23,6 +23,8 @@ from .models import MODELS
 
 FORMAT = "attention-visualizer"
 MAX_BYTES = 64 * 1024 * 1024          # no shipped or trained model comes near this
+_UMASK = os.umask(0)                   # read once at import (os.umask is process-wide)
+os.umask(_UMASK)
 
 
 class CheckpointError(ValueError):
@@ -40,9 +42,7 @@ def save_checkpoint(model, path, info: dict | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)     # mkstemp makes 0600; a checkpoint is an ordinary file
+        os.chmod(tmp, 0o666 & ~_UMASK)    # mkstemp makes 0600; a checkpoint is an ordinary file
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
