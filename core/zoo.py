@@ -1,0 +1,95 @@
+"""Reproduce the shipped model zoo: one checkpoint per task, each meeting its task's bar.
+
+    python -m core.zoo                           # every task, into checkpoints/
+    python -m core.zoo --tasks sort,reverse --out checkpoints
+
+Each task's `zoo` attribute holds the settings ({"seed", "steps", "preset", "overrides", and
+optionally "lr", "batch_size", "target"}). Every model is scored on 2000 fresh examples; a
+checkpoint below its bar is NOT written, and the command then exits with status 1 naming it.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from .train_cli import CLIError, check_writable, format_metrics, save_trained, train_task
+
+ZOO_BYTES_EACH = 2 * 1024 * 1024
+ZOO_BYTES_ALL = 10 * 1024 * 1024
+
+
+def zoo_settings(task) -> dict:
+    s = {"seed": 0, "steps": None, "preset": None, "overrides": {}}
+    s.update(getattr(task, "zoo", None) or {})
+    return s
+
+
+def build_one(task, out_dir: Path, progress: bool = True) -> dict:
+    """Train `task` with its zoo settings; write out_dir/<task>.safetensors if it meets the bar."""
+    s = zoo_settings(task)
+    trained = train_task(task, preset=s["preset"], overrides=s["overrides"], steps=s["steps"],
+                         seed=s["seed"], lr=s.get("lr"), batch_size=s.get("batch_size"),
+                         target=s.get("target"), progress=progress, label=f"{task.name:9s}")
+    row = {"task": task.name, "steps": trained.result.steps,
+           "seconds": trained.result.seconds, "metrics": trained.metrics,
+           "bar": task.bar, "met": trained.meets_bar, "kb": None, "path": None}
+    if trained.meets_bar:
+        path = save_trained(trained, out_dir / f"{task.name}.safetensors")
+        row["path"], row["kb"] = str(path), path.stat().st_size / 1024
+    return row
+
+
+def print_table(rows: list, stream=None) -> None:
+    stream = stream or sys.stdout
+    head = f"{'task':10s} {'steps':>6s} {'seconds':>8s} {'bar met':>8s} {'size KB':>8s}  metrics"
+    print(head, file=stream)
+    print("-" * len(head), file=stream)
+    for r in rows:
+        kb = f"{r['kb']:.0f}" if r["kb"] is not None else "-"
+        met = "yes" if r["met"] else "NO"
+        print(f"{r['task']:10s} {r['steps']:6d} {r['seconds']:8.1f} {met:>8s} {kb:>8s}  "
+              f"{format_metrics(r['metrics'])}  (bar {r['bar']})", file=stream)
+    total = sum(r["kb"] or 0 for r in rows)
+    print(f"total size {total:.0f} KB", file=stream)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m core.zoo",
+                                 description="Train and save the shipped checkpoints.")
+    ap.add_argument("--tasks", default=None, help="comma-separated task names (default: all)")
+    ap.add_argument("--out", default="checkpoints", help="folder for <task>.safetensors")
+    ap.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
+    ap.add_argument("--quiet", action="store_true", help="no progress output")
+    args = ap.parse_args(argv)
+    from .tasks import TASKS
+    names = [n.strip() for n in args.tasks.split(",") if n.strip()] if args.tasks else list(TASKS)
+    try:
+        unknown = [n for n in names if n not in TASKS]
+        if unknown or not names:
+            raise CLIError(f"unknown task(s) {', '.join(unknown) or '(none given)'}; choose from "
+                           f"{', '.join(TASKS)}")
+        out_dir = Path(args.out)
+        for n in names:
+            check_writable(out_dir / f"{n}.safetensors")
+    except CLIError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    rows = [build_one(TASKS[n], out_dir, progress=not args.quiet) for n in names]
+    print_table(rows)
+    failed = [r["task"] for r in rows if not r["met"]]
+    big = [r["task"] for r in rows if r["kb"] and r["kb"] * 1024 > ZOO_BYTES_EACH]
+    if failed:
+        print(f"error: below the bar, not written: {', '.join(failed)}", file=sys.stderr)
+    if big:
+        print(f"warning: larger than {ZOO_BYTES_EACH // 2**20} MB: {', '.join(big)}",
+              file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
