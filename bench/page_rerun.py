@@ -4,8 +4,8 @@
 
 For each encoder / decoder / encoder-decoder checkpoint: open the explorer in AppTest, then time
 (median of --repeats) a rerun after picking another head (the model is not rerun: the inspection
-is memoised), a rerun after a new input (the model runs; the memo is cleared first), and
-task.inspect alone. Then the figure builders at 256 tokens. Target: well under a second.
+is memoised), a rerun after a new input (the model runs; the memo is cleared first), the
+slowest of the other tabs after a head change, and task.inspect alone. Then the figure builders at 256 tokens. Target: well under a second.
 ATTNVIZ_TEST_CHECKPOINTS=folder measures another checkpoint folder.
 """
 from __future__ import annotations
@@ -26,10 +26,14 @@ import torch  # noqa: E402
 import ui.models  # noqa: E402
 from core.checkpoints import load_checkpoint  # noqa: E402
 from core.tasks import TASKS  # noqa: E402
+from ui.explorer_views import GRID_LABEL_CELLS  # noqa: E402
 from viz import attention as va  # noqa: E402
 
 if os.environ.get("ATTNVIZ_TEST_CHECKPOINTS"):
     ui.models.CHECKPOINT_DIR = Path(os.environ["ATTNVIZ_TEST_CHECKPOINTS"])
+
+
+VIEWS = ["One head", "All heads", "Head view", "Stages", "Statistics", "Ablation"]
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -59,9 +63,16 @@ def page(row, repeats: int) -> dict:
         at.text_input(key="input").input(task.examples[(i + 1) % len(task.examples)]).run()
 
     out = {"head": median_ms(head_change, repeats), "input": median_ms(input_change, repeats)}
+    views = {}
+    for view in VIEWS[1:]:
+        at.session_state["view"] = view
+        at.run()
+        views[view] = median_ms(head_change, max(3, repeats // 2))
+    out["slowest"] = max(views.items(), key=lambda kv: kv[1])
+    at.session_state["view"] = VIEWS[0]
     assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
     model, _ = load_checkpoint(row["path"], "cpu")
-    example = task.parse(task.examples[0])
+    example = task.parse(max(task.examples, key=len))              # the longest example
     task.inspect(model, example, return_scores=True)
     out["inspect"] = median_ms(lambda i: task.inspect(model, example, return_scores=True),
                                repeats)
@@ -74,10 +85,12 @@ def figures_at(T: int, L: int = 2, H: int = 4, repeats: int = 5) -> dict:
     w = torch.softmax(torch.randn(L, H, T, T), -1)                       # (L, H, T, T)
     labels = [f"t{i}" for i in range(T)]
     mask = torch.ones(T, T, dtype=torch.bool).tril()                      # (T, T)
+    big = w.numel() > GRID_LABEL_CELLS                   # as the page does: no grid hover labels
+    grid_labels = (None, None) if big else (labels, labels)
     return {
         "heatmap": median_ms(lambda i: va.attention_heatmap(w[0, 0], labels, labels,
                                                             mask=mask).to_json(), repeats),
-        "grid": median_ms(lambda i: va.head_grid(w, ["L0", "L1"], labels, labels,
+        "grid": median_ms(lambda i: va.head_grid(w, ["L0", "L1"], *grid_labels,
                                                  selected=(0, 0)).to_json(), repeats),
         "head view": median_ms(lambda i: va.head_view(w[0], labels, labels).to_json(),
                                repeats),
@@ -93,12 +106,16 @@ def main() -> None:
     if not rows:
         sys.exit(f"no shipped checkpoint in {ui.models.CHECKPOINT_DIR}")
     print(f"median of {args.repeats}, ms  (AppTest reruns include AppTest's own overhead)")
+    print("inspect: task.inspect alone on the longest example (tokens = its longest axis)")
+    print("head / input change: with the One head tab open; slowest: a head change with the "
+          "slowest other tab open")
     print(f"{'checkpoint':<12}{'kind':<9}{'tokens':>7}{'head change':>13}{'input change':>14}"
-          f"{'inspect':>9}")
+          f"{'inspect':>9}   slowest tab")
     for row in rows:
         r = page(row, args.repeats)
         print(f"{row['name']:<12}{row['kind']:<9}{r['tokens']:>7}{r['head']:>13.0f}"
-              f"{r['input']:>14.0f}{r['inspect']:>9.1f}")
+              f"{r['input']:>14.0f}{r['inspect']:>9.1f}   {r['slowest'][0]} "
+              f"{r['slowest'][1]:.0f}")
     for T in (64, 256):
         f = figures_at(T)
         print(f"figures at {T} tokens (build + JSON): " +

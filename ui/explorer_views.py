@@ -20,7 +20,7 @@ from viz.common import PLOTLY_CONFIG
 from . import explorer_controls as ec
 
 STAGE_MAX = 48                # positions per axis drawn in the four-panel stages view
-GRID_LABEL_CELLS = 40_000     # above this the grid's hover shows positions only (JSON size)
+GRID_LABEL_CELLS = 16_000     # above this the grid hover shows positions only (JSON cost)
 STATS_COLUMNS = {
     "entropy": ("entropy", "Mean entropy of a query's weights, in nats: 0 = one key, high = "
                            "spread out"),
