@@ -17,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
-from .config import config_from_dict
+from .config import config_from_dict, parameter_count
 from .device import get_device
 from .models import MODELS
 
@@ -63,23 +63,30 @@ def read_metadata(path) -> dict:
 def load_checkpoint(path, device=None):
     """Rebuild the model from the file alone -> (model in eval mode on `device`, info dict)."""
     kind, cfg, info, tensors = _read(path, tensors=True)
+    name = Path(path).name
+    held = sum(t.numel() for t in tensors.values())
+    needed = parameter_count(cfg)
+    # Before building anything: a config asking for far more weights than the file holds is
+    # refused here, so a hostile file cannot make us allocate gigabytes. Smaller mismatches are
+    # built and compared weight by weight below, for a message that names the weight.
+    if needed > 2 * held + 1_000_000:
+        raise CheckpointError(f"{name}: the weights do not match the model description (it needs "
+                              f"{needed:,} parameters, the file holds {held:,})")
     try:
-        with torch.device("meta"):   # shapes only: a hostile config allocates nothing here
-            expected = MODELS[kind](cfg).state_dict()
+        model = MODELS[kind](cfg)
     except (ValueError, TypeError, RuntimeError) as e:
-        raise CheckpointError(f"{Path(path).name}: the model description is invalid "
-                              f"({e})") from None
+        raise CheckpointError(f"{name}: the model description is invalid ({e})") from None
+    expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing or extra:
-        raise CheckpointError(f"{Path(path).name}: the weights do not match a {kind} model "
+        raise CheckpointError(f"{name}: the weights do not match a {kind} model "
                               f"(missing {missing[:3]}, unexpected {extra[:3]})")
-    for name, t in tensors.items():
-        if t.shape != expected[name].shape or t.dtype != expected[name].dtype:
-            raise CheckpointError(f"{Path(path).name}: weight {name} has shape "
-                                  f"{tuple(t.shape)} ({t.dtype}) but the config needs "
-                                  f"{tuple(expected[name].shape)} ({expected[name].dtype})")
-    model = MODELS[kind](cfg)
+    for key, t in tensors.items():
+        if t.shape != expected[key].shape or t.dtype != expected[key].dtype:
+            raise CheckpointError(f"{name}: weight {key} has shape {tuple(t.shape)} ({t.dtype}) "
+                                  f"but the config needs {tuple(expected[key].shape)} "
+                                  f"({expected[key].dtype})")
     model.load_state_dict(tensors)
     return model.to(get_device(device)).eval(), info
 

@@ -189,3 +189,33 @@ def config_from_dict(kind: str, values: dict) -> TransformerConfig:
     if unknown:
         raise ValueError(f"unknown config fields for {kind}: {sorted(unknown)}")
     return cls(**values)
+
+
+def parameter_count(cfg: TransformerConfig) -> int:
+    """The number of parameters the model for `cfg` has, computed without building it.
+
+    Used to refuse a checkpoint whose config asks for more weights than the file holds before
+    anything is allocated; tests check it equals `num_parameters()` of the built model.
+    """
+    d, ff, b = cfg.d_model, cfg.ff_dim, int(cfg.bias)
+    attn = 4 * (d * d + b * d)
+    block = attn + 2 * d + (d * ff + b * ff + ff * d + b * d) + 2 * d
+    final_norm = 2 * d if cfg.norm == "pre" else 0
+
+    def stack(n_layers, cross=False):
+        return n_layers * (block + (attn + 2 * d if cross else 0)) + final_norm
+
+    pos = cfg.max_len * d if getattr(cfg, "pos", None) == "learned" else 0
+    if isinstance(cfg, EncoderConfig):
+        return cfg.vocab_size * d + pos + stack(cfg.n_layers) + d * cfg.n_classes + cfg.n_classes
+    if isinstance(cfg, DecoderConfig):
+        embed = cfg.vocab_size * d if cfg.vocab_size else cfg.n_in * d + d
+        return embed + pos + stack(cfg.n_layers) + d * cfg.out_dim + cfg.out_dim
+    if isinstance(cfg, Seq2SeqConfig):
+        return ((cfg.src_vocab_size + cfg.tgt_vocab_size) * d + 2 * pos + stack(cfg.n_layers)
+                + stack(cfg.dec_layers, cross=True) + d * cfg.tgt_vocab_size + cfg.tgt_vocab_size)
+    if isinstance(cfg, ViTConfig):
+        vit_pos = (1 + cfg.n_patches) * d if cfg.pos == "learned" else 0
+        return (cfg.channels * cfg.patch_size ** 2 * d + d + d + vit_pos + stack(cfg.n_layers)
+                + d * cfg.n_classes + cfg.n_classes)
+    raise ValueError(f"unknown config type {type(cfg).__name__}")

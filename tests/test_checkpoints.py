@@ -357,3 +357,46 @@ def test_hostile_config_is_refused_before_building(tmp_path, good_file, monkeypa
                   st_save(_tensors(model), metadata=_metadata(model, config=json.dumps(cfg))))
     _assert_refused(path, match="d_model")
     assert built == []
+
+
+def test_parameter_count_matches_every_built_model_without_building():
+    """config.parameter_count is what load_checkpoint checks before allocating: it must equal the
+    built model's count for every kind and option (random configs, fresh each run)."""
+    import random
+
+    from core.config import (POSITIONAL_KINDS, VIT_POSITIONAL_KINDS, DecoderConfig, EncoderConfig,
+                             Seq2SeqConfig, ViTConfig, parameter_count)
+    from core.models import build_model
+    rng = random.Random()
+    for _ in range(60):
+        common = dict(d_model=rng.choice([8, 16]), n_heads=rng.choice([1, 2, 4]),
+                      n_layers=rng.choice([0, 1, 2]), d_ff=rng.choice([0, 24]),
+                      norm=rng.choice(["pre", "post"]), bias=rng.choice([True, False]),
+                      max_len=rng.choice([5, 17]))
+        cfg = rng.choice([
+            lambda: EncoderConfig(**common, vocab_size=rng.randint(1, 20), n_classes=3,
+                                  head=rng.choice(["tagger", "classifier"]),
+                                  pos=rng.choice(POSITIONAL_KINDS)),
+            lambda: DecoderConfig(**common, vocab_size=rng.choice([0, 7]), n_in=2,
+                                  n_out=rng.randint(0, 3), pos=rng.choice(POSITIONAL_KINDS)),
+            lambda: Seq2SeqConfig(**common, src_vocab_size=5, tgt_vocab_size=6,
+                                  n_dec_layers=rng.randint(0, 2), pos=rng.choice(POSITIONAL_KINDS)),
+            lambda: ViTConfig(**common, image_size=8, patch_size=rng.choice([2, 4]),
+                              channels=rng.randint(1, 3), pos=rng.choice(VIT_POSITIONAL_KINDS)),
+        ])()
+        assert parameter_count(cfg) == build_model(cfg).num_parameters(), cfg
+
+
+def test_config_within_limits_but_far_larger_than_the_file_is_refused_before_building(
+        tmp_path, device, no_unpickling, monkeypatch):
+    """d_model 1024 x 24 layers passes config validation (~300M parameters) but the file holds a
+    tiny model: refused from the parameter count alone, without constructing any module."""
+    small = tiny_model("decoder-tokens", device)
+    huge = dict(small.cfg.to_dict(), d_model=1024, n_heads=8, n_layers=24, max_len=4096)
+    built = []
+    monkeypatch.setitem(ckpt.MODELS, "decoder", lambda cfg: built.append(cfg))
+    path = _write(tmp_path / "bomb.safetensors",
+                  st_save(_tensors(small), metadata=_metadata(small, config=json.dumps(huge))))
+    with pytest.raises(CheckpointError, match="needs .* parameters"):
+        load_checkpoint(path)
+    assert built == []
