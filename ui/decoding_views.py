@@ -31,8 +31,8 @@ MAX_CHIPS = 40                       # tokens of the sequence shown as chips (th
 _MD = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
 
 
-def chart(fig, key: str | None = None) -> None:
-    st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key, width="stretch")
+def chart(fig, key: str | None = None, width="stretch") -> None:
+    st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key, width=width)
 
 
 def md(label) -> str:
@@ -331,10 +331,12 @@ def teacher_view(model, setup, layer: int, head: int, presenter: bool) -> None:
     names = sorted((n for n in tf["attention"] if not n.endswith("cross_attn")),
                    key=lambda n: analysis.parse_name(n)["layer"])
     name, labels = names[min(layer, len(names) - 1)], tf["labels"]
-    chart(va.attention_heatmap(tf["attention"][name][head], labels, labels, mask=tf["mask"],
-                               title=f"teacher forcing: layer {layer} · head {head}, all "
-                                     f"{len(labels)} positions at once", presenter=presenter),
-          key="dec_tf_map")
+    T = len(labels)
+    fig = va.attention_heatmap(tf["attention"][name][head], labels, labels, mask=tf["mask"],
+                               title=f"teacher forcing: layer {layer} · head {head}, all {T} "
+                                     "positions at once", presenter=presenter)
+    cell = fig.layout.height / (T + 4)              # near-square cells on a wide page
+    chart(fig, key="dec_tf_map", width=int(max(420, cell * T + 260)) if T < 40 else "stretch")
     st.caption("In training the whole correct sequence goes in at once. The causal mask (grey "
                "cells) stops position t from seeing t+1, t+2, …, so every row is exactly what it "
                "would be when decoding step by step — all positions are trained in parallel, and "

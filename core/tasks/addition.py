@@ -14,6 +14,7 @@ import re
 
 import torch
 
+from ..decode import DecodeSetup
 from .textseq import TextDecoderTask
 from .vocab import EOS, Vocab
 
@@ -111,6 +112,15 @@ class AdditionTask(TextDecoderTask):
         if text.isdigit():
             return str(int(text))          # drop the zero padding: "0579" -> "579"
         return text
+
+    def decoding_setup(self, example) -> DecodeSetup:
+        """Prompt: "123+456=" (zero-padded); reference: the sum as the model writes it (ones
+        digit first, four digits), then <eos>."""
+        a, b = self.check_example(example)
+        prompt = self.prompt_ids((a, b))
+        return DecodeSetup(prompt=torch.tensor([prompt]), labels=self.vocab.labels, eos_id=EOS,
+                           max_new_tokens=self.seq_len - len(prompt),
+                           target=torch.tensor([self.answer_ids(f"{a}+{b}")]))
 
 
 TASK = AdditionTask()

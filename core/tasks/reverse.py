@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from ..decode import DecodeSetup
 from .textseq import TextDecoderTask
 from .vocab import EOS, PAD, Vocab
 
@@ -68,6 +69,14 @@ class ReverseTask(TextDecoderTask):
 
     def answer_from_ids(self, ids: list[int]) -> str:
         return self.vocab.decode(ids)
+
+    def decoding_setup(self, example) -> DecodeSetup:
+        """Prompt: the digits and '>'; reference: the digits reversed, then <eos>."""
+        example = self.check_example(example)
+        prompt = self.prompt_ids(example)
+        return DecodeSetup(prompt=torch.tensor([prompt]), labels=self.vocab.labels, eos_id=EOS,
+                           max_new_tokens=self.seq_len - len(prompt),
+                           target=torch.tensor([self.answer_ids(example)]))
 
 
 TASK = ReverseTask()
