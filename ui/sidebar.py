@@ -6,7 +6,7 @@ import streamlit as st
 from core.device import describe_device
 from core.tasks import TASKS
 
-from . import models
+from . import models, theme
 
 KIND_NAMES = {"encoder": "encoder", "decoder": "causal decoder", "seq2seq": "encoder-decoder",
               "vit": "vision transformer"}
@@ -20,9 +20,11 @@ def presenter() -> bool:
 def render_common() -> None:
     """Device and presenter toggle, shown on every page (called by app.py)."""
     with st.sidebar:
-        st.toggle("Presenter mode", key="presenter",
-                  help="Larger fonts and high-contrast colours for a projector")
+        st.toggle("Presenter mode", key="presenter", bind="query-params",
+                  help="Larger fonts, high-contrast colours and fewer controls for a "
+                       "projector (kept in the link: ?presenter=true)")
         st.caption(f"Device: **{describe_device(models.device())}**")
+    theme.apply()
 
 
 def model_picker(kinds=None, key: str = "model"):
@@ -30,6 +32,8 @@ def model_picker(kinds=None, key: str = "model"):
 
     The choice is remembered per user (session_state) across pages: a page that cannot use the
     chosen kind offers the models it can use, keeping the user's choice for the other pages.
+    It is also kept in the URL (?model=<name>, for links and refreshes); a name that is not
+    offered here is ignored and the remembered choice or the first model is shown.
     """
     rows = models.checkpoints(kinds)
     if not rows:
@@ -41,8 +45,11 @@ def model_picker(kinds=None, key: str = "model"):
     if st.session_state.get(key) not in names:
         st.session_state[key] = remembered if remembered in names else names[0]
     with st.sidebar:
-        name = st.selectbox("Model", names, key=key,
-                            format_func=lambda n: models.label(rows[names.index(n)]))
+        # Options are the bare checkpoint names: the URL stores the shown option, so
+        # ?model=dates must match it exactly. Kind and size are in the caption below.
+        name = st.selectbox("Model", names, key=key, bind="query-params",
+                            help="The checkpoints in checkpoints/: the shipped models, then "
+                                 "the ones saved on the Train page")
         row = rows[names.index(name)]
         st.session_state["chosen_model"] = name
         try:
@@ -59,7 +66,8 @@ def _describe(row, model, info) -> None:
     shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                       for k, v in list(metrics.items())[:3])
     cfg = row["config"]
-    st.caption(f"Task **{row['task']}** · {KIND_NAMES.get(row['kind'], row['kind'])} · "
+    mine = "" if row.get("shipped") else "your model · "
+    st.caption(f"{mine}Task **{row['task']}** · {KIND_NAMES.get(row['kind'], row['kind'])} · "
                f"{model.num_parameters():,} parameters · {cfg.n_layers} layers × "
                f"{cfg.n_heads} heads · d_model {cfg.d_model} · PE {cfg.pos}"
                + (f"  \nMetrics: {shown}" if shown else ""))
