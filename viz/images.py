@@ -150,6 +150,34 @@ def attention_overlay(image, attention, patch_size: int, title: str | None = Non
     return style(fig, presenter)
 
 
+def with_patch_targets(fig, grid_h: int, grid_w: int, patch_size: int, values=None,
+                       label: str = "attention"):
+    """Make each patch of an image figure clickable (in place; returns fig).
+
+    Plotly can select scatter markers but not heatmap cells, so an invisible square marker sits
+    on each patch centre, customdata = its row-major patch number, and the hover moves from the
+    heatmaps to the markers (with values (gh·gw,) shown as `label` when given).
+    """
+    for trace in fig.data:
+        trace.hovertemplate = None
+        trace.hoverinfo = "skip"
+    p = int(patch_size)
+    rows, cols = np.divmod(np.arange(grid_h * grid_w), grid_w)           # (N,) each
+    hover = "patch %{customdata}"
+    if values is not None:
+        values = to_numpy(values).astype(np.float64).reshape(-1)         # (N,)
+        hover += f"<br>{label} %{{text}}"
+    fig.add_trace(go.Scatter(
+        x=cols * p + (p - 1) / 2, y=rows * p + (p - 1) / 2, mode="markers",
+        customdata=np.arange(grid_h * grid_w), name="patches", showlegend=False,
+        text=None if values is None else [f"{v:.3f}" for v in values],
+        marker=dict(symbol="square", size=max(8, 320 // max(grid_h, grid_w)), opacity=0.0),
+        hovertemplate=hover + "<extra></extra>"))
+    fig.update_xaxes(range=[-0.5, grid_w * p - 0.5], autorange=False)  # markers must not pad
+    fig.update_yaxes(range=[grid_h * p - 0.5, -0.5], autorange=False)  # upright, as before
+    return fig
+
+
 def overlay_grid(image, attentions, patch_size: int, titles, cols: int = 4,
                  presenter: bool = False):
     """Small multiples: one overlay per map in attentions (n, gh, gw), e.g. every head at once.
@@ -222,4 +250,4 @@ def position_similarity_grid(sim, grid_size: int, title: str | None = None,
 
 
 __all__ = ["image_with_grid", "attention_overlay", "overlay_grid", "class_probs",
-           "position_similarity_grid", "patch_rectangle"]
+           "position_similarity_grid", "patch_rectangle", "with_patch_targets"]

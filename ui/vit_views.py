@@ -1,0 +1,339 @@
+"""The ViT page's inputs and views: a test image, a drawing or an upload in; the image with its
+patch grid, one head's attention from a query token, every head at once, attention rollout and
+the position embeddings out.
+
+Streamlit glue only: the model runs through task.inspect, rollout and similarities come from
+core.analysis, figures from viz.images. Widget keys are stable ("image", "layer", "head",
+"query") for URL state.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import OrderedDict
+from functools import lru_cache, partial
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import analysis
+from core.images import canvas_to_image, load_image
+from core.positional import sincos_2d
+from viz import images as vi
+from viz.common import PLOTLY_CONFIG
+
+SOURCES = {"test": "Test image", "draw": "Draw", "upload": "Upload"}
+MEMO_SIZE = 8                           # inspections kept per browser session
+MAX_TEST = 1_000_000                    # the largest test-image count probed
+MAX_ALL_PANELS = 32                     # every layer × head at once up to this many panels
+MAX_POS_GRID = 12                       # position-similarity figure up to 12×12 patches
+CANVAS_PX = 224
+FUSIONS = ("mean", "max", "min")
+KEPT = ("layer", "head", "query", "fusion", "discard", "vit_pen")   # survive a st.stop()
+
+
+def chart(fig, key: str | None = None, **kw):
+    return st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key, **kw)
+
+
+def keep_state() -> None:
+    """Keep the view's choices across runs that stop before drawing them (an empty canvas);
+    those widgets take their defaults from here, never from a value= argument."""
+    for key in KEPT:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    st.session_state.setdefault("fusion", "mean")
+    st.session_state.setdefault("discard", 0.0)
+
+
+def _clamp(key: str, options: list) -> None:
+    """Put a remembered widget value back inside its options before the widget is drawn."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+
+
+# ----------------------------------------------------------------------------- input
+@lru_cache(maxsize=32)
+def test_count(task) -> int:
+    """How many fixed (held-out) test images the task has: fixed_example(i) raises past them."""
+    def exists(i: int) -> bool:
+        try:
+            task.fixed_example(i)
+            return True
+        except (ValueError, IndexError):
+            return False
+    if not exists(0):
+        return 0
+    lo, hi = 0, MAX_TEST                 # exists(lo); find the last index that exists
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if exists(mid) else (lo, mid - 1)
+    return lo + 1
+
+
+def read_upload(data) -> tuple[np.ndarray | None, str | None]:
+    """An uploaded file's bytes -> (grey image (H, W), None) or (None, a message for the user).
+
+    core.images.load_image checks the size, the type (PNG or JPEG only, by content, not name),
+    the pixel count before decoding and the file's integrity."""
+    try:
+        grey = load_image(data)                                          # (H, W) in [0, 1]
+    except ValueError as e:
+        return None, f"Cannot use this file: {e}."
+    if float(grey.max() - grey.min()) < 1e-3:
+        return None, ("Cannot use this file: the image is one flat colour; draw or photograph "
+                      "a dark shape on a light background (or light on dark).")
+    return grey, None
+
+
+def canvas_widget():
+    """streamlit-drawable-canvas's st_canvas (bundled JS, works offline), or None where it is
+    not installed or cannot register (outside `streamlit run`): a pixel grid stands in."""
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except Exception:                   # noqa: BLE001 - ImportError or StreamlitAPIException
+        return None
+    return st_canvas
+
+
+def _draw(task, size: int):
+    """A drawing -> grey image, or None (with a hint) while the canvas is empty."""
+    shapes = not task.fit_content
+    hint = (f"Draw a small {'/'.join(task.class_names)} (the model saw 5×5-pixel objects in a "
+            f"{size}×{size} image: keep it to about a third of the canvas)." if shapes else
+            "Draw one large digit in the middle; it is cropped and shrunk to "
+            f"{size}×{size} pixels as the dataset's digits were.")
+    st.caption(hint)
+    st_canvas = canvas_widget()
+    if st_canvas is not None:
+        left, right = st.columns([1, 2])
+        st.session_state.setdefault("vit_pen", 14 if shapes else 22)
+        pen = right.slider("Pen width", 4, 40, key="vit_pen")
+        right.caption("Undo, redo and clear are on the canvas's toolbar.")
+        with left:
+            result = st_canvas(stroke_width=pen, stroke_color="#ffffff",
+                               background_color="#000000",
+                               width=CANVAS_PX, height=CANVAS_PX, return_image_data=True,
+                               key=f"vit_canvas_{task.name}")
+        rgba = None if result is None else result.image_data
+        grey = None if rgba is None else canvas_to_image(np.asarray(rgba))  # (H, W)
+    else:
+        st.caption("Type 0 (dark) to 9 (bright) in the cells.")
+        blank = pd.DataFrame(np.zeros((size, size), dtype=int), columns=[str(c) for c in
+                                                                          range(size)])
+        config = {str(c): st.column_config.NumberColumn(min_value=0, max_value=9, step=1,
+                                                        width=30) for c in range(size)}
+        edited = st.data_editor(blank, key=f"vit_grid_{task.name}_{size}", column_config=config,
+                                num_rows="fixed", hide_index=True)
+        grey = np.clip(edited.fillna(0).to_numpy(dtype=float), 0, 9) / 9.0  # (S, S)
+    if grey is None or float(grey.max() - grey.min()) < 1e-3:
+        st.info("The canvas is empty: draw something to classify.", icon=":material/draw:")
+        return None
+    return grey
+
+
+def pick_input(task, cfg):
+    """Source radio and its widget -> (example for task.inspect, true class or None, label)."""
+    source = st.segmented_control("Image", list(SOURCES), format_func=SOURCES.get,
+                                  key="vit_source", default="test")
+    if source == "draw":
+        return _draw(task, cfg.image_size), None, "drawing"
+    if source == "upload":
+        file = st.file_uploader("A PNG or JPEG image (at most 2 MB)", type=["png", "jpg", "jpeg"],
+                                key="vit_upload", help="Any size: it is converted to the "
+                                f"model's {cfg.image_size}×{cfg.image_size} grey input.")
+        if file is None:
+            st.info("Upload an image of a " + ("digit" if task.fit_content else "shape") + ".")
+            return None, None, ""
+        grey, message = read_upload(file.getvalue())
+        if message:
+            st.error(message, icon=":material/error:")
+        else:
+            st.image(grey, width=120, caption="your file, in grey", clamp=True)
+        shown = "".join(c for c in file.name[:40] if c.isprintable() and c not in "`\\")
+        return grey, None, f"upload `{shown}`"
+    count = test_count(task)
+    if count == 0:
+        st.warning(f"The {task.name} task has no test images; draw or upload one.")
+        return None, None, ""
+    if not 0 <= int(st.session_state.get("image", 0) or 0) < count:
+        st.session_state["image"] = 0
+    i = int(st.number_input(f"Test image (0–{count - 1})", 0, count - 1, key="image", step=1,
+                            help="Images the model never trained on"))
+    return f"sample {i}", task.fixed_example(i)[1], f"test image {i}"
+
+
+def _digest(example) -> str:
+    if isinstance(example, str):
+        return example
+    arr = np.ascontiguousarray(example)
+    return f"{arr.shape}:{hashlib.sha1(arr.tobytes()).hexdigest()}"
+
+
+def inspection(row, model, task, example):
+    """task.inspect(model, example), memoised per user by (checkpoint, mtime, image); None with
+    a message shown when the image cannot be used."""
+    try:
+        mtime = os.path.getmtime(row["path"])
+    except OSError:
+        mtime = None
+    key = (row["path"], mtime, _digest(example))
+    memo = st.session_state.setdefault("vit_memo", OrderedDict())
+    if key in memo:
+        memo.move_to_end(key)
+        return memo[key]
+    try:
+        ins = task.inspect(model, example)
+    except ValueError as e:
+        st.error(f"The model cannot use this image: {e}", icon=":material/error:")
+        return None
+    memo[key] = ins
+    while len(memo) > MEMO_SIZE:
+        memo.popitem(last=False)
+    return ins
+
+
+# ----------------------------------------------------------------------------- views
+def show_prediction(ins, truth, source: str, presenter: bool) -> None:
+    ex = ins.extra
+    names, probs = ex["class_names"], ex["probs"]
+    verdict = ""
+    if truth is not None:
+        verdict = " ✅ correct" if truth == ins.prediction else f" ❌ the true class is " \
+                                                               f"`{names[truth]}`"
+    st.markdown(f"**Prediction for the {source}:** `{names[ins.prediction]}` "
+                f"({probs[ins.prediction]:.0%}){verdict}")
+    left, right = st.columns(2)
+    g, p = ex["grid"], ex["patch_size"]
+    with left:
+        chart(vi.image_with_grid(ex["image"], p, presenter=presenter,
+                                 title=f"what the model sees: {g}×{g} patches of {p}×{p}"),
+              key="vit_image")
+    with right:
+        chart(vi.class_probs(probs, names, presenter=presenter), key="vit_probs")
+
+
+def query_options(n_patches: int) -> list[str]:
+    return ["CLS"] + [f"patch {k}" for k in range(n_patches)]
+
+
+def pick_head(model, n_patches: int):
+    """Layer, head and query selectboxes -> (layer, head, query token index, 0 = CLS)."""
+    c1, c2, c3 = st.columns([1, 1, 2])
+    layers, heads = list(range(model.cfg.n_layers)), list(range(model.cfg.n_heads))
+    queries = query_options(n_patches)
+    for key, options in (("layer", layers), ("head", heads), ("query", queries)):
+        _clamp(key, options)
+    layer = c1.selectbox("Layer", layers, key="layer")
+    head = c2.selectbox("Head", heads, key="head")
+    query = c3.selectbox("Query token (or click a patch below)", queries, key="query",
+                         help="The token whose attention row is drawn: CLS, which the "
+                              "classifier reads, or one patch (row-major)")
+    return layer, head, queries.index(query)
+
+
+def _clicked(key: str) -> None:
+    """A click on the overlay makes that patch the query; the chart then gets a fresh key so a
+    stale selection can never fire again (a chart's selection cannot be cleared)."""
+    points = (st.session_state.get(key) or {}).get("selection", {}).get("points", [])
+    if points and points[0].get("customdata") is not None:
+        st.session_state["query"] = f"patch {int(points[0]['customdata'])}"
+        st.session_state["vit_clicks"] = st.session_state.get("vit_clicks", 0) + 1
+
+
+def _layers(ins):
+    names, stacked = analysis.stack_layers(ins.attention, "self_attn")  # (L, H, T, T)
+    return names, stacked
+
+
+def one_head(ins, layer: int, head: int, q: int, presenter: bool) -> None:
+    ex = ins.extra
+    g, p = ex["grid"], ex["patch_size"]
+    _, stacked = _layers(ins)
+    row = stacked[layer, head, q]                                        # (T,) = (1 + N,)
+    who = "CLS" if q == 0 else f"patch {q - 1}"
+    fig = vi.attention_overlay(ex["image"], row[1:].reshape(g, g), p, presenter=presenter,
+                               query_patch=None if q == 0 else q - 1,  # (N,) -> (g, g)
+                               title=f"layer {layer} · head {head} · query {who}")
+    vi.with_patch_targets(fig, g, g, p, values=row[1:])
+    key = f"vit_click_{st.session_state.get('vit_clicks', 0)}"
+    chart(fig, key=key, on_select=partial(_clicked, key), selection_mode="points")
+    st.caption(f"Where {who} looks: its attention weights over the {g * g} patches, brighter = "
+               f"more. {float(row[0]):.0%} of its weight goes to the CLS token (not drawn). "
+               "Each overlay is scaled to its own maximum. Click a patch to make it the query.")
+
+
+def all_heads(ins, layer: int, q: int, presenter: bool) -> None:
+    ex = ins.extra
+    g, p = ex["grid"], ex["patch_size"]
+    _, stacked = _layers(ins)
+    L, H = stacked.shape[:2]
+    picked = range(L) if L * H <= MAX_ALL_PANELS else [layer]
+    maps = stacked[:, :, q, 1:][list(picked)].reshape(-1, g, g)          # (L'·H, g, g)
+    titles = [f"L{l} H{h}" for l in picked for h in range(H)]
+    who = "CLS" if q == 0 else f"patch {q - 1}"
+    chart(vi.overlay_grid(ex["image"], maps, p, titles, cols=H, presenter=presenter),
+          key="vit_all_heads")
+    shown = "every layer (rows) and head (columns)" if len(picked) == L else f"layer {layer}"
+    st.caption(f"The attention of {who} in {shown}, each panel scaled to its own maximum: "
+               "heads of one layer often split the image between them.")
+
+
+def rollout(ins, fusion: str, discard: float, presenter: bool) -> None:
+    ex = ins.extra
+    g, p = ex["grid"], ex["patch_size"]
+    _, stacked = _layers(ins)
+    flow = analysis.attention_rollout(list(stacked), head_fusion=fusion,
+                                      discard_ratio=discard)             # (T, T)
+    cls = flow[0]                                                        # (1 + N,)
+    fig = vi.attention_overlay(ex["image"], cls[1:].reshape(g, g), p, presenter=presenter,
+                               title=f"rollout from CLS · {fusion} over heads · discard "
+                                     f"{discard:.0%}")                  # (N,) -> (g, g)
+    chart(vi.with_patch_targets(fig, g, g, p, values=cls[1:], label="rollout"),
+          key="vit_rollout")
+    st.caption("Attention rollout (Abnar & Zuidema 2020) follows the attention through every "
+               "layer: each layer's heads are fused, half the identity is added for the "
+               "residual connection, and the layers are multiplied, A_L ··· A_1. The CLS row "
+               f"says how much each patch can reach the classifier; {float(cls[0]):.0%} stays "
+               "on CLS itself (not drawn). Discarding the weakest links sharpens the map.")
+
+
+def positions(model, presenter: bool) -> None:
+    cfg = model.cfg
+    g, d = cfg.grid_size, cfg.d_model
+    if g > MAX_POS_GRID:
+        st.info(f"This model has {g}×{g} patches: {g * g} maps of {g * g} cells are too many to "
+                f"draw (at most {MAX_POS_GRID}×{MAX_POS_GRID}).")
+        return
+    left, right = st.columns(2)
+    with left:
+        if cfg.pos == "learned":
+            st.markdown("**Learned position embeddings** of this model")
+            chart(vi.position_similarity_grid(analysis.position_similarity(model), g,
+                                              title="learned: cosine similarity",
+                                              presenter=presenter), key="vit_pos_learned")
+            st.caption(f"Panel (r, c) compares patch (r, c)'s embedding with every patch's. "
+                       "Nothing told the model the patches form a grid: where the panels "
+                       "light up near their own cell, it learned 2-D neighbourhood from data.")
+        elif cfg.pos == "sincos2d":
+            st.info("This model uses the fixed 2-D sin-cos embedding (nothing learned): its "
+                    "similarity is the one on the right.")
+        else:
+            st.warning("This model has no position embedding (pos = none): it sees the patches "
+                       "as a bag, so a shuffled image looks the same to it.")
+    with right:
+        st.markdown(f"**2-D sin-cos** for the same {g}×{g} grid and d_model {d}")
+        try:
+            table = sincos_2d(g, g, d)                                   # (N, D)
+        except ValueError as e:
+            st.info(f"No 2-D sin-cos table for d_model {d}: {e}.")
+            return
+        sim = analysis.cosine_similarity(table)                          # (N, N)
+        chart(vi.position_similarity_grid(sim, g, title="2-D sin-cos: cosine similarity",
+                                          presenter=presenter), key="vit_pos_sincos")
+        st.caption("Half the channels encode the row, half the column: similarity falls off "
+                   f"with distance along each axis, by construction. Over only {g} positions "
+                   "per axis most channels are slow waves that barely move, so every cosine "
+                   f"is between {float(sim.min()):.2f} and 1 here: the map is nearly flat, "
+                   "but ordered by distance (hover to read it).")
