@@ -40,7 +40,8 @@ views = {
     "Ablation": lambda: ev.ablation(row, model, task, text, example, ins, group, layer, head,
                                     name, presenter),
 }
-for label, tab in zip(views, st.tabs(list(views), key="view", on_change="rerun")):
+for label, tab in zip(views, st.tabs(list(views), key="view", on_change="rerun",
+                                     bind="query-params")):
     if tab.open:                       # only the open tab is drawn: reruns stay fast
         with tab:
             views[label]()

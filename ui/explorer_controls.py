@@ -2,7 +2,9 @@
 module / layer / head pickers.
 
 Streamlit glue only: tensors come from core (task.inspect, core.analysis), nothing is computed on
-them here. Widget keys are stable ("input", "module", "layer", "head") for URL state.
+them here. Widget keys are stable ("input", "module", "layer", "head") and bound to the URL
+query string, so a link or a refresh reopens the same view; a value the URL gives that is not
+offered (a layer the model lacks) is ignored and the remembered or first option is shown.
 """
 from __future__ import annotations
 
@@ -77,7 +79,10 @@ def input_box(task):
                           help=task.description)
     label = (f"…or paste your own {task.max_input_len} values (commas or spaces)" if samples
              else f"Input for **{task.title}**")
-    text = box.text_input(label, key="input", max_chars=_box_limit(task),
+    # max_chars is a constant: it is part of the widget's identity, and a new identity would
+    # let a stale ?input= in the URL override the new task's default. The task's own limit is
+    # checked below.
+    text = box.text_input(label, key="input", max_chars=HARD_CAP, bind="query-params",
                           placeholder=f"e.g. {default}", help=task.description)
     if task.examples and not samples:
         with st.container(horizontal=True, gap="small"):
@@ -198,13 +203,13 @@ def pick_head(model, ins):
     _clamp("module", keys, default="decoder.cross_attn")   # the alignment figure first
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1.3], vertical_alignment="bottom")
     group = c1.selectbox("Attention", keys, key="module", format_func=GROUPS.get,
-                         disabled=len(keys) == 1)
+                         disabled=len(keys) == 1, bind="query-params")
     layers = list(range(len(by_group[group])))
     _clamp("layer", layers)
-    layer = c2.selectbox("Layer", layers, key="layer")
+    layer = c2.selectbox("Layer", layers, key="layer", bind="query-params")
     heads = list(range(int(model.cfg.n_heads)))
     _clamp("head", heads)
-    head = c3.selectbox("Head", heads, key="head")
+    head = c3.selectbox("Head", heads, key="head", bind="query-params")
     c4.toggle("auto scale", key="auto_scale",
               help="Stretch the colours over this head's own range instead of 0 to 1")
     return group, layer, head, by_group[group][layer]

@@ -67,7 +67,8 @@ def one_head(ins, model_name, group, layer, head, name, presenter: bool) -> None
     st.caption("Each row is a query token (the one looking), each column a key token (the one "
                "looked at); a row's weights sum to 1. Grey cells are masked out. Hover for the "
                "exact weight; the camera icon saves a PNG.")
-    downloads(ins, model_name, name, head)
+    if not presenter:                                   # fewer controls on a projector
+        downloads(ins, model_name, name, head)
 
 
 def downloads(ins, model_name, name, head) -> None:
