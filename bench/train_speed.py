@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -54,13 +55,15 @@ def one_run(task, seed: int, target: dict) -> dict:
             "metrics": result.metrics, "evals": evals}
 
 
-def run_reference(path: Path, seconds: float, blocks: int) -> dict | None:
+def run_reference(path: Path, seconds: float, blocks: int, threads: int) -> dict | None:
+    """Run the yardstick in a subprocess with the same number of torch threads as ours."""
     if not path.exists():
         print(f"yardstick not found at {path}; skipping the comparison")
         return None
     print(f"yardstick: {path.name} --blocks {blocks} --seconds {seconds:g} ...", flush=True)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     p = subprocess.run([sys.executable, str(path), "--blocks", str(blocks), "--seconds",
-                        str(seconds)], capture_output=True, text=True)
+                        str(seconds)], capture_output=True, text=True, env=env)
     lines = [ln for ln in p.stdout.splitlines() if ln.strip().startswith("{")]
     if p.returncode or not lines:
         print(f"yardstick failed (exit {p.returncode}): {p.stderr.strip()[-300:]}")
@@ -119,7 +122,7 @@ def main(argv=None) -> int:
 
     ratio_line = None
     if "sort" in runs_by_task and not a.no_reference:
-        ref = run_reference(Path(a.reference), a.ref_seconds, a.ref_blocks)
+        ref = run_reference(Path(a.reference), a.ref_seconds, a.ref_blocks, a.threads)
         if ref:
             ours = [time_to_reach(r, ref["token_acc"], ref["exact"]) for r in runs_by_task["sort"]]
             got = [t for t in ours if t is not None]

@@ -32,7 +32,7 @@ class SortTask(Task):
     vocab = VOCAB
     config = dict(vocab_size=len(VOCAB), n_classes=len(VOCAB), head="tagger", d_model=32,
                   n_heads=2, n_layers=2, max_len=MAX_LEN, pos="learned")
-    train_defaults = dict(steps=600, lr=5e-3, batch_size=128, warmup=100)
+    train_defaults = dict(steps=500, lr=5e-3, batch_size=128, warmup=50)
     zoo = {"seed": 0, "steps": 2000, "preset": None, "overrides": {}}
     examples = ("3 1 2", "9 8 7 6 5 4 3 2 1", "5 3 8 1 9 2 7", "4 4 1 4 2 2 9 1 1 3 7 5")
     max_input_len = MAX_LEN
