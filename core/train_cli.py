@@ -124,9 +124,10 @@ class Progress:
         eta = elapsed / max(1, self.step) * (self.total - self.step)
         width = 20
         filled = int(width * self.step / max(1, self.total))
-        metrics = " ".join(f"{k} {v:.4g}" for k, v in self.metrics.items())
-        return (f"{self.label}[{'#' * filled}{'.' * (width - filled)}] step {self.step}/"
-                f"{self.total} loss {self.loss:.4f} {metrics} {elapsed:.1f}s eta {eta:.0f}s")
+        parts = [f"{self.label}[{'#' * filled}{'.' * (width - filled)}]",
+                 f"step {self.step}/{self.total}", f"loss {self.loss:.4f}"]
+        parts += [f"{k} {v:.4g}" for k, v in self.metrics.items()]
+        return " ".join(parts + [f"{elapsed:.1f}s", f"eta {eta:.0f}s"])
 
     def on_step(self, step, loss, lr):
         self.step, self.loss = step, loss
