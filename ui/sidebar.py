@@ -13,8 +13,13 @@ KIND_NAMES = {"encoder": "encoder", "decoder": "causal decoder", "seq2seq": "enc
 
 
 def presenter() -> bool:
-    """True when the presenter (lecture) mode is on for this browser session."""
-    return bool(st.session_state.get("presenter", False))
+    """True when the presenter (lecture) mode is on for this browser session.
+
+    Every page calls this first: it also makes sure the page runs under app.py's router
+    (theme.ensure_router), so a direct link never shows a page without the shared sidebar.
+    """
+    theme.ensure_router()
+    return theme.presenting()
 
 
 def render_common() -> None:
