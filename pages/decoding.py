@@ -47,7 +47,8 @@ views = {
                                 run_every=dv.PLAY_EVERY if dv.playing() else None),
     "Teacher forcing": lambda: dv.teacher_view(model, setup, layer, head, presenter),
 }
-for label, tab in zip(views, st.tabs(list(views), key="dec_view", on_change="rerun")):
+for label, tab in zip(views, st.tabs(list(views), key="dec_view", on_change="rerun",
+                                     bind="query-params")):
     if tab.open:                       # only the open tab is drawn: reruns stay fast
         with tab:
             views[label]()

@@ -4,7 +4,8 @@ step controls and one render function per view.
 Streamlit only: tensors come from core.decode (decode_trace, teacher_forcing), figures from
 viz.decoding and viz.attention. The trace is computed once per (model, input, settings) and kept
 per user in st.session_state; stepping only re-renders. Widget keys: "input", "step", "layer",
-"head" (for URL state) and "dec_*" for the decoding settings.
+"head" (bound to the URL query string: a link reopens the same step) and "dec_*" for the
+decoding settings. Keys: ← / → step, Home / End jump (st.button shortcuts).
 """
 from __future__ import annotations
 
@@ -58,8 +59,11 @@ def input_box(task):
         st.session_state["input"] = memory.get(task.name, default)
     st.session_state["decoding_task"] = task.name
     limit = min(HARD_CAP, 4 * int(task.max_input_len) + 16)
-    text = st.text_input(f"Prompt for **{task.title}**", key="input", max_chars=limit,
-                         placeholder=f"e.g. {default}", help=task.description)
+    # A constant max_chars keeps the widget's identity (and its URL binding) across tasks;
+    # the task's own limit is checked below.
+    text = st.text_input(f"Prompt for **{task.title}**", key="input", max_chars=HARD_CAP,
+                         bind="query-params", placeholder=f"e.g. {default}",
+                         help=task.description)
     if task.examples:
         with st.container(horizontal=True, gap="small"):
             st.caption("Examples:", width="content")
@@ -195,16 +199,20 @@ def step_controls(n: int) -> int:
             st.session_state["dec_playing"] = False   # the next run stops the timer
     step = int(st.session_state["step"])
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.button("◀ Back", key="dec_back", on_click=_go, args=(n, -1), disabled=step <= 1)
-        st.button("Next ▶", key="dec_next", on_click=_go, args=(n, 1), disabled=step >= n)
+        st.button("⏮ Start", key="dec_start", on_click=_go, args=(n,), kwargs={"to": 1},
+                  disabled=step <= 1, shortcut="Home", help="First step (Home key)")
+        st.button("◀ Back", key="dec_back", on_click=_go, args=(n, -1), disabled=step <= 1,
+                  shortcut="Left", help="One step back (← key)")
+        st.button("Next ▶", key="dec_next", on_click=_go, args=(n, 1), disabled=step >= n,
+                  shortcut="Right", help="One step forward (→ key)")
         st.button("⏭ End", key="dec_end", on_click=_go, args=(n,), kwargs={"to": n},
-                  disabled=step >= n)
+                  disabled=step >= n, shortcut="End", help="Last step (End key)")
         playing = st.session_state.get("dec_playing", False)
         st.button("⏸ Pause" if playing else "▶ Play", key="dec_play", on_click=_play, args=(n,),
                   disabled=n <= 1)
     if n > 1:
         st.slider("Step", 1, n, key="step", on_change=st.session_state.update,
-                  kwargs={"dec_playing": False})
+                  kwargs={"dec_playing": False}, bind="query-params")
     return step - 1
 
 
@@ -218,8 +226,8 @@ def layer_head(model, tr) -> tuple[int, int, list, list]:
         if st.session_state.get(key) not in options:
             st.session_state[key] = options[0]
     c1, c2, _ = st.columns([1, 1, 4])
-    layer = c1.selectbox("Decoder layer", layers, key="layer")
-    head = c2.selectbox("Head", heads, key="head")
+    layer = c1.selectbox("Decoder layer", layers, key="layer", bind="query-params")
+    head = c2.selectbox("Head", heads, key="head", bind="query-params")
     return layer, head, selfs, crosses
 
 
