@@ -6,9 +6,12 @@ from core.tasks import TASKS
 from ui import training as tr
 from ui.models import CHECKPOINT_DIR, device
 from ui.sidebar import presenter
+from ui.theme import advanced
 from viz.attention import attention_heatmap
+from viz.common import PLOTLY_CONFIG
 from viz.training import training_curves
 
+presenter()                                  # runs the page under app.py's router
 st.title("Train a model")
 if not TASKS:
     st.error("No task is available.")
@@ -35,15 +38,17 @@ pos = c[3].selectbox("Positional encoding", VIT_POSITIONAL_KINDS if task.kind ==
                      else POSITIONAL_KINDS, key=k("pos"))
 norm = c[4].radio("LayerNorm", ("pre", "post"), key=k("norm"), horizontal=True,
                   format_func=lambda n: f"{n}-LN")
-st.subheader("Schedule")
-c = st.columns(5)
-steps = c[0].number_input("Steps", *tr.LIMITS["steps"], step=10, key=k("steps"))
-lr = c[1].number_input("Learning rate", *tr.LIMITS["lr"], step=1e-4, format="%.4f",
-                       key=k("lr"))
-batch = c[2].number_input("Batch size", *tr.LIMITS["batch"], step=8, key=k("batch"))
-seed = c[3].number_input("Seed", *tr.LIMITS["seed"], step=1, key=k("seed"))
-at_target = c[4].checkbox("Stop at target", key=k("at_target"), disabled=not task.target,
-                          help=f"Stop early once an evaluation reaches {tr.target_text(task)}")
+with advanced("Schedule: steps, learning rate, batch size, seed"):   # folded when presenting
+    st.subheader("Schedule")
+    c = st.columns(5)
+    steps = c[0].number_input("Steps", *tr.LIMITS["steps"], step=10, key=k("steps"))
+    lr = c[1].number_input("Learning rate", *tr.LIMITS["lr"], step=1e-4, format="%.4f",
+                           key=k("lr"))
+    batch = c[2].number_input("Batch size", *tr.LIMITS["batch"], step=8, key=k("batch"))
+    seed = c[3].number_input("Seed", *tr.LIMITS["seed"], step=1, key=k("seed"))
+    at_target = c[4].checkbox("Stop at target", key=k("at_target"), disabled=not task.target,
+                              help=f"Stop early once an evaluation reaches "
+                                   f"{tr.target_text(task)}")
 
 cfg = speed = None
 try:
@@ -100,22 +105,26 @@ def show_job(job, live: bool):
         getattr(st, done[0])(done[1])
     x, y = tr.thin(v["losses"])
     st.plotly_chart(training_curves(x, y, v["eval_steps"], tr.metric_series(v, job.task.metrics),
-                                    presenter=presenter()), key="train_curves")
+                                    presenter=presenter()), config=PLOTLY_CONFIG,
+                    key="train_curves")
     if not v["snapshots"]:
         return
     st.subheader("Watch attention form")
     snaps, last = v["snapshots"], len(v["snapshots"]) - 1
-    c = st.columns([2, 1, 4])
+    c = st.columns([2, 1, 4, 1.2], vertical_alignment="bottom")
     name = c[0].selectbox("Layer", list(snaps[0][1]), key="train_watch_layer")
     head = c[1].selectbox("Head", range(snaps[0][1][name].shape[0]), key="train_watch_head")
     i = c[2].slider("Snapshot", 0, max(1, last), key="train_watch_i", disabled=last == 0,
                     help=f"One every {job.snapshot_every} steps, on the task's probe input",
                     **tr.follow("train_watch_i", last, job.run_id))
+    with c[3]:
+        tr.snapshot_buttons("train_watch_i", i, last)      # ◀ ▶, also the ← / → keys
     step, att = snaps[min(i, last)]
     w = att[name][head]                                           # (Tq, Tk)
     q, kk = tr.axis_labels(v["labels"].get(name), w.shape)
     st.plotly_chart(attention_heatmap(w, q, kk, title=f"{name}, head {head} at step {step}",
-                                      presenter=presenter()), key="train_watch_map")
+                                      presenter=presenter()), config=PLOTLY_CONFIG,
+                    key="train_watch_map")
 
 
 if job is not None:

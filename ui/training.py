@@ -415,6 +415,24 @@ def follow(key: str, last: int, run_id) -> dict:
     return dict(on_change=_pin, args=(key, last))
 
 
+def snapshot_buttons(key: str, i: int, last: int) -> None:
+    """◀ / ▶ buttons that step slider `key` (at i of 0..last); bound to the ← / → keys."""
+    import streamlit as st
+    with st.container(horizontal=True, gap="small"):
+        st.button("◀", key=f"{key}_prev", on_click=step_snapshot, args=(key, last, -1),
+                  disabled=i <= 0, shortcut="Left", help="Previous snapshot (← key)")
+        st.button("▶", key=f"{key}_next", on_click=step_snapshot, args=(key, last, 1),
+                  disabled=i >= last, shortcut="Right", help="Next snapshot (→ key)")
+
+
+def step_snapshot(key: str, last: int, delta: int) -> None:
+    """The ◀ / ▶ buttons (and the ← / → keys) beside slider `key`: one snapshot back or on,
+    within 0..last; stepping to the newest one follows new snapshots again."""
+    import streamlit as st
+    st.session_state[key] = _clamp(int(st.session_state.get(key, last)) + delta, 0, last)
+    _pin(key, last)
+
+
 def _pin(key: str, last: int) -> None:
     import streamlit as st
     st.session_state[f"{key}_pinned"] = st.session_state[key] < last   # at the end: follow
