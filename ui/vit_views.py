@@ -4,7 +4,7 @@ the position embeddings out.
 
 Streamlit glue only: the model runs through task.inspect, rollout and similarities come from
 core.analysis, figures from viz.images. Widget keys are stable ("image", "layer", "head",
-"query") for URL state.
+"query") and bound to the URL query string (?image=3&query=patch 5): a link reopens the view.
 """
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ def pick_input(task, cfg):
     if not 0 <= int(st.session_state.get("image", 0) or 0) < count:
         st.session_state["image"] = 0
     i = int(st.number_input(f"Test image (0–{count - 1})", 0, count - 1, key="image", step=1,
-                            help="Images the model never trained on"))
+                            help="Images the model never trained on", bind="query-params"))
     return f"sample {i}", task.fixed_example(i)[1], f"test image {i}"
 
 
@@ -225,9 +225,10 @@ def pick_head(model, n_patches: int):
     queries = query_options(n_patches)
     for key, options in (("layer", layers), ("head", heads), ("query", queries)):
         _clamp(key, options)
-    layer = c1.selectbox("Layer", layers, key="layer")
-    head = c2.selectbox("Head", heads, key="head")
+    layer = c1.selectbox("Layer", layers, key="layer", bind="query-params")
+    head = c2.selectbox("Head", heads, key="head", bind="query-params")
     query = c3.selectbox("Query token (or click a patch below)", queries, key="query",
+                         bind="query-params",
                          help="The token whose attention row is drawn: CLS, which the "
                               "classifier reads, or one patch (row-major)")
     return layer, head, queries.index(query)
