@@ -6,6 +6,7 @@ from core.checkpoints import list_checkpoints
 from core.positional import sinusoidal_encoding, sinusoidal_wavelengths
 from ui import models
 from ui.sidebar import model_picker, presenter as presenter_mode
+from ui.theme import advanced
 from viz import positional as vp
 from viz.common import PLOTLY_CONFIG
 
@@ -23,8 +24,10 @@ st.markdown("Attention alone sees a *set*: without a position signal, shuffling 
             "PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(p / 10000^(2i/d)).")
 
 c1, c2 = st.columns(2)
-n_pos = int(c1.number_input("Positions N (20: the lecture's figure)", 1, 2048, 20, key="pe_n"))
-d_model = int(c2.slider("d_model", min_value=4, max_value=512, value=16, step=2, key="pe_d"))
+n_pos = int(c1.number_input("Positions N (20: the lecture's figure)", 1, 2048, 20, key="pe_n",
+                            bind="query-params"))                      # ?pe_n=64 in a link
+d_model = int(c2.slider("d_model", min_value=4, max_value=512, value=16, step=2, key="pe_d",
+                        bind="query-params"))
 if d_model % 2:                        # only reachable past the slider's step
     st.warning(f"d_model must be even; using {d_model - 1}.")
     d_model -= 1
@@ -107,10 +110,11 @@ with t_model:
                                presenter=presenter))
 
 with t_order:
-    a, b, c = st.columns(3)
-    n_tok = int(a.number_input("Tokens", 2, 32, 6, key="order_n"))
-    d_demo = int(b.number_input("d_model ", 1, 64, 8, key="order_d"))
-    seed = int(c.number_input("Seed", 0, 10_000, 0, key="order_seed"))
+    n_tok = int(st.number_input("Tokens", 2, 32, 6, key="order_n"))
+    with advanced():                                    # folded away when presenting
+        b, c = st.columns(2)
+        d_demo = int(b.number_input("d_model ", 1, 64, 8, key="order_d"))
+        seed = int(c.number_input("Seed", 0, 10_000, 0, key="order_seed"))
     labels = [f"token {i}" for i in range(n_tok)]
     for positional, col in zip((False, True), st.columns(2)):
         demo = analysis.permutation_demo(n_tok, d_demo, seed, positional=positional)
