@@ -9,6 +9,7 @@ from core.attention import (MultiHeadAttention, attention_stages, causal_mask,
 from core.costs import attention_cost
 from ui import models
 from ui.sidebar import presenter as presenter_mode
+from ui.theme import advanced
 from viz.common import PLOTLY_CONFIG
 from viz.mathview import cost_figure, matrix_figure
 
@@ -109,7 +110,8 @@ st.header("Quadratic cost, measured live")
 device = models.device()
 a, b, c = st.columns(3)
 max_len = int(a.selectbox("Longest sequence", MAX_LENGTHS, index=1, key="cost_max"))
-budget = float(b.slider("Time budget (s)", 1, 30, 10, key="cost_budget"))
+with b, advanced("Time budget"):                         # folded away when presenting
+    budget = float(st.slider("Time budget (s)", 1, 30, 10, key="cost_budget"))
 lengths = [n for n in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096) if n <= max_len]
 if c.button(f"Measure on {device.type.upper()}", key="cost_run", type="primary"):
     try:
