@@ -4,7 +4,7 @@ import streamlit as st
 from ui.navigation import PAGES, existing
 from ui.sidebar import render_common
 
-st.set_page_config(page_title="Attention Visualizer", page_icon=":material/visibility:",
+st.set_page_config(page_title="Attention Visualizer", page_icon="👁️",
                    layout="wide")
 nav = st.navigation({
     section: [st.Page(f"pages/{file}", title=title, icon=icon, default=file == "home.py")
