@@ -200,8 +200,8 @@ def show_prediction(ins, truth, source: str, presenter: bool) -> None:
     names, probs = ex["class_names"], ex["probs"]
     verdict = ""
     if truth is not None:
-        verdict = " ✅ correct" if truth == ins.prediction else f" ❌ the true class is " \
-                                                               f"`{names[truth]}`"
+        verdict = (" :green[:material/check_circle: correct]" if truth == ins.prediction
+                   else f" :red[:material/cancel: the true class is] `{names[truth]}`")
     st.markdown(f"**Prediction for the {source}:** `{names[ins.prediction]}` "
                 f"({probs[ins.prediction]:.0%}){verdict}")
     left, right = st.columns(2)
