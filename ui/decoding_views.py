@@ -199,16 +199,19 @@ def step_controls(n: int) -> int:
             st.session_state["dec_playing"] = False   # the next run stops the timer
     step = int(st.session_state["step"])
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.button("⏮ Start", key="dec_start", on_click=_go, args=(n,), kwargs={"to": 1},
-                  disabled=step <= 1, shortcut="Home", help="First step (Home key)")
+        st.button("Start", key="dec_start", on_click=_go, args=(n,), kwargs={"to": 1},
+                  icon=":material/first_page:", disabled=step <= 1, shortcut="Home",
+                  help="First step (Home key)")
         st.button("◀ Back", key="dec_back", on_click=_go, args=(n, -1), disabled=step <= 1,
                   shortcut="Left", help="One step back (← key)")
         st.button("Next ▶", key="dec_next", on_click=_go, args=(n, 1), disabled=step >= n,
                   shortcut="Right", help="One step forward (→ key)")
-        st.button("⏭ End", key="dec_end", on_click=_go, args=(n,), kwargs={"to": n},
-                  disabled=step >= n, shortcut="End", help="Last step (End key)")
+        st.button("End", key="dec_end", on_click=_go, args=(n,), kwargs={"to": n},
+                  icon=":material/last_page:", disabled=step >= n, shortcut="End",
+                  help="Last step (End key)")
         playing = st.session_state.get("dec_playing", False)
-        st.button("⏸ Pause" if playing else "▶ Play", key="dec_play", on_click=_play, args=(n,),
+        st.button("Pause" if playing else "Play", key="dec_play", on_click=_play, args=(n,),
+                  icon=":material/pause:" if playing else ":material/play_arrow:",
                   disabled=n <= 1)
     if n > 1:
         st.slider("Step", 1, n, key="step", on_change=st.session_state.update,
