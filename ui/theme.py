@@ -17,6 +17,8 @@ PRESENTER_CSS = """
 html { font-size: 20px; }
 [data-testid="stWidgetLabel"] p, [data-testid="stWidgetLabel"] label {
   font-size: 1.1rem !important; font-weight: 600; }
+[data-testid="stCheckbox"] [data-testid="stWidgetLabel"] p {   /* toggles sit in narrow columns */
+  font-size: 1rem !important; }
 [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {
   font-size: 1.1rem; line-height: 1.5; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {
@@ -25,7 +27,7 @@ h1 { font-size: 2.6rem !important; }
 h2 { font-size: 2.1rem !important; }
 h3 { font-size: 1.7rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.4rem !important; }
-button[data-testid^="stBaseButton"] p { font-size: 1.15rem; font-weight: 600; }
+button[data-testid^="stBaseButton"] p { font-weight: 600; }
 button[data-baseweb="tab"] p { font-size: 1.15rem !important; font-weight: 600; }
 [data-testid="stSidebar"] p { font-size: 1rem; }
 </style>
