@@ -20,6 +20,17 @@ from .train_cli import CLIError, check_writable, format_metrics, save_trained, t
 ZOO_BYTES_EACH = 2 * 1024 * 1024
 ZOO_BYTES_ALL = 10 * 1024 * 1024
 
+# Lesson models shipped beside the task checkpoints: the same task and settings with one
+# override, meant to fail. "sort_nopos" is sort without positional encoding, which the
+# positional-encodings page compares with "sort" (attention alone is blind to order).
+EXTRAS = {"sort_nopos": ("sort", {"pos": "none"})}
+
+
+def shipped_names() -> frozenset:
+    """Names of the checkpoints that ship in checkpoints/: one per task, plus the EXTRAS."""
+    from .tasks import TASKS
+    return frozenset(TASKS) | frozenset(EXTRAS)
+
 
 def zoo_settings(task) -> dict:
     s = {"seed": 0, "steps": None, "preset": None, "overrides": {}}
@@ -27,17 +38,24 @@ def zoo_settings(task) -> dict:
     return s
 
 
-def build_one(task, out_dir: Path, progress: bool = True) -> dict:
-    """Train `task` with its zoo settings; write out_dir/<task>.safetensors if it meets the bar."""
+def build_one(task, out_dir: Path, progress: bool = True, name: str | None = None,
+              extra_overrides: dict | None = None) -> dict:
+    """Train `task` with its zoo settings; write out_dir/<name>.safetensors if it meets the bar.
+    A lesson model (`extra_overrides` given) has no bar to meet and is always written."""
     s = zoo_settings(task)
-    trained = train_task(task, preset=s["preset"], overrides=s["overrides"], steps=s["steps"],
+    name = name or task.name
+    overrides = {**s["overrides"], **(extra_overrides or {})}
+    trained = train_task(task, preset=s["preset"], overrides=overrides, steps=s["steps"],
                          seed=s["seed"], lr=s.get("lr"), batch_size=s.get("batch_size"),
-                         target=s.get("target"), progress=progress, label=f"{task.name:9s}")
-    row = {"task": task.name, "steps": trained.result.steps,
+                         target=None if extra_overrides else s.get("target"),
+                         progress=progress, label=f"{name:9s}")
+    met = trained.meets_bar or bool(extra_overrides)
+    row = {"task": name, "steps": trained.result.steps,
            "seconds": trained.result.seconds, "metrics": trained.metrics,
-           "bar": task.bar, "met": trained.meets_bar, "kb": None, "path": None}
-    if trained.meets_bar:
-        path = save_trained(trained, out_dir / f"{task.name}.safetensors")
+           "bar": task.bar if not extra_overrides else "none (lesson model)", "met": met,
+           "kb": None, "path": None}
+    if met:
+        path = save_trained(trained, out_dir / f"{name}.safetensors")
         row["path"], row["kb"] = str(path), path.stat().st_size / 1024
     return row
 
@@ -80,6 +98,8 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     rows = [build_one(TASKS[n], out_dir, progress=not args.quiet) for n in names]
+    rows += [build_one(TASKS[task], out_dir, not args.quiet, extra, overrides)
+             for extra, (task, overrides) in EXTRAS.items() if task in names]
     print_table(rows)
     failed = [r["task"] for r in rows if not r["met"]]
     big = [r["task"] for r in rows if r["kb"] and r["kb"] * 1024 > ZOO_BYTES_EACH]

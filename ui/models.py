@@ -14,9 +14,10 @@ import torch
 from core.checkpoints import CheckpointError, list_checkpoints, load_checkpoint
 from core.device import get_device
 from core.tasks import TASKS
+from core.zoo import shipped_names
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
-SHIPPED = frozenset(TASKS)          # checkpoints/<task>.safetensors ship with the repo
+SHIPPED = shipped_names()           # checkpoints that ship with the repo
 
 
 def device() -> torch.device:

@@ -24,6 +24,7 @@ from core.checkpoints import save_checkpoint
 from core.models import build_model
 from core.tasks import TASKS
 from core.train import evaluate, train
+from core.zoo import shipped_names
 
 from . import naming
 
@@ -349,7 +350,7 @@ def thin(losses: list, most: int = 2000) -> tuple[np.ndarray, np.ndarray]:
 def save(job: TrainingJob, name: str, folder, overwrite: bool = False) -> Path:
     """Write the job's model to folder/<name>.safetensors atomically; ValueError with a message
     for the user when the name is invalid or taken (unless overwrite) or there is no model."""
-    name = naming.check_name(name, reserved=TASKS)
+    name = naming.check_name(name, reserved=shipped_names())
     v = job.view()
     if job.model is None or v["running"]:
         raise ValueError("There is no finished model to save yet.")

@@ -1,0 +1,25 @@
+"""The lesson checkpoint sort_nopos: sort without positional encoding, shipped to fail."""
+from pathlib import Path
+
+from core.checkpoints import load_checkpoint
+from core.tasks import TASKS
+from core.zoo import EXTRAS, shipped_names
+
+CKPT = Path(__file__).resolve().parents[1] / "checkpoints"
+
+
+def test_sort_without_positions_cannot_sort_but_with_them_it_can():
+    task = TASKS["sort"]
+    nopos, info = load_checkpoint(CKPT / "sort_nopos.safetensors", "cpu")
+    assert nopos.cfg.pos == "none" and info["task"] == "sort"
+    with_pe, _ = load_checkpoint(CKPT / "sort.safetensors", "cpu")
+    blind = task.evaluate(nopos, n=300, seed=77)
+    seeing = task.evaluate(with_pe, n=300, seed=77)
+    assert blind["exact"] < 0.3 < 0.97 <= seeing["exact"]
+    # the info shipped in the file is what the positional page shows: it must be the truth
+    assert abs(info["metrics"]["exact"] - blind["exact"]) < 0.1
+
+
+def test_shipped_names_cover_tasks_and_extras():
+    assert shipped_names() == frozenset(TASKS) | frozenset(EXTRAS)
+    assert "sort_nopos" in shipped_names()
