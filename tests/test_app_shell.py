@@ -1,0 +1,105 @@
+"""The app shell through Streamlit's AppTest: the home page's lecture path, the shared sidebar
+(presenter toggle, device caption) on every page, and presenter mode on and off on every page.
+
+A page reached directly (as a link to /explorer does on a freshly started server, and as AppTest
+does on every run) still runs under app.py's router: ui.theme.ensure_router.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ui.navigation import LECTURE_PATH, PAGES, ROOT, entry, existing
+from ui.theme import PRESENTER_CSS
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGE_FILES = [e[0] for entries in PAGES.values() for e in existing(entries)]
+# The Train page times a few steps of the chosen architecture: keep it tiny here.
+TINY_TRAIN = {"train_w_sort.layers": 1, "train_w_sort.heads": 2, "train_w_sort.d_model": 16,
+              "train_w_sort.batch": 16, "train_w_sort.steps": 60}
+
+
+def ok(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def app(presenter: bool | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in TINY_TRAIN.items():
+        at.session_state[key] = value
+    if presenter is not None:
+        at.session_state["presenter"] = presenter
+    return at
+
+
+def presenter_css_shown(at) -> bool:
+    return any("font-size: 20px" in h.proto.body for h in at.get("html"))
+
+
+def test_home_renders_the_lecture_path_and_every_page_link():
+    at = app().run()
+    ok(at)
+    assert at.title[0].value == "Attention Visualizer"
+    links = [link.proto.label for link in at.get("page_link")]
+    lecture = [f for f in LECTURE_PATH if (ROOT / "pages" / f).exists()]
+    assert len(lecture) >= 3
+    for n, file in enumerate(lecture, 1):
+        assert f"{n}. {entry(file)[1]}" in links
+    for file in PAGE_FILES:
+        if file != "home.py":
+            assert any(label.startswith(entry(file)[1] + ":") for label in links), file
+
+
+def test_the_sidebar_has_the_presenter_toggle_and_the_device():
+    at = app().run()
+    ok(at)
+    assert at.sidebar.toggle(key="presenter").value is False
+    assert any(c.value.startswith("Device:") for c in at.sidebar.caption)
+    assert not presenter_css_shown(at)
+
+
+@pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
+def test_every_page_renders_in_both_modes(presenter):
+    at = app(presenter).run()
+    ok(at)
+    for file in PAGE_FILES:
+        at.switch_page(f"pages/{file}").run()
+        ok(at)
+        assert at.title, f"{file}: no title"
+        # the shared sidebar is there even though AppTest opens the page directly
+        assert at.sidebar.toggle(key="presenter").value is presenter, file
+        assert any(c.value.startswith("Device:") for c in at.sidebar.caption), file
+        assert presenter_css_shown(at) is presenter, file
+        assert not at.get("download_button") or not presenter, f"{file}: downloads shown"
+
+
+def test_presenter_mode_folds_the_train_schedule_away():
+    labels = {}
+    for presenter in (False, True):
+        at = app(presenter).run()
+        at.switch_page("pages/train.py").run()
+        ok(at)
+        labels[presenter] = [e.proto.label for e in at.expander]
+        assert at.number_input(key="train_w_sort.steps").value == 60   # there either way
+    assert not any(label.startswith("Schedule") for label in labels[False])
+    assert any(label.startswith("Schedule") for label in labels[True])
+
+
+def test_explorer_downloads_only_outside_presenter_mode():
+    at = app(False).run()
+    at.switch_page("pages/explorer.py").run()
+    ok(at)
+    if not at.get("plotly_chart"):
+        pytest.skip("no explorer checkpoint to draw")
+    assert len(at.get("download_button")) == 2
+    at.session_state["presenter"] = True
+    at.run()
+    ok(at)
+    assert not at.get("download_button")
+
+
+def test_presenter_css_is_local_only():
+    """Nothing in the injected CSS reaches outside the app (the lecture hall may be offline)."""
+    assert "url(" not in PRESENTER_CSS and "@import" not in PRESENTER_CSS
