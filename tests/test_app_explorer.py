@@ -282,3 +282,18 @@ def test_sine_sample_picker_and_pasted_values(at):
     assert not at.error and prediction_shown(at)
     at.text_input(key="input").input("1, 2, 3").run()
     assert at.error                                  # 3 values, not 100
+
+
+def test_switching_task_resets_the_selection(at):
+    """Layer / head indices of one task's model mean nothing in another's: back to the start,
+    even though the URL still holds the old ones."""
+    enc, dec = need("encoder"), need("decoder")
+    open_(at, enc)
+    at.selectbox(key="layer").set_value(enc["config"].n_layers - 1)
+    at.selectbox(key="head").set_value(enc["config"].n_heads - 1).run()
+    open_(at, dec)
+    ok(at)
+    assert (at.selectbox(key="layer").value, at.selectbox(key="head").value) == (0, 0)
+    if BY_KIND["seq2seq"] is not None:
+        open_(at, BY_KIND["seq2seq"])
+        assert at.selectbox(key="module").value == "decoder.cross_attn"   # alignment first

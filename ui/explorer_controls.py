@@ -62,8 +62,8 @@ def input_box(task):
     default = task.examples[0] if task.examples else ""
     previous = st.session_state.get("explorer_task")
     if previous is not None and previous != task.name:     # another task: its own defaults
-        for key in ("module", "layer", "head", "ablate"):
-            st.session_state.pop(key, None)
+        st.session_state.pop("ablate", None)
+        st.session_state["explorer_reset"] = True              # pick_head resets the selection
     if (previous is not None and previous != task.name) or "input" not in st.session_state:
         st.session_state["input"] = memory.get(task.name, default)   # new task, or back here
     st.session_state["explorer_task"] = task.name
@@ -200,6 +200,9 @@ def pick_head(model, ins):
     """Module kind, layer and head selectboxes -> (group, layer, head, module name)."""
     by_group = groups(ins.attention)
     keys = list(by_group)
+    if st.session_state.pop("explorer_reset", False):
+        # Overwritten, not deleted: a deleted bound widget would take the old ?layer= back.
+        st.session_state.update(module=None, layer=None, head=None)
     _clamp("module", keys, default="decoder.cross_attn")   # the alignment figure first
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1.3], vertical_alignment="bottom")
     group = c1.selectbox("Attention", keys, key="module", format_func=GROUPS.get,
