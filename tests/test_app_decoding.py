@@ -167,7 +167,8 @@ def test_seeded_sampling_repeats(at):
 
 
 # ----------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("text", ["", "§§§ not valid ☃", "9" * 900])
+@pytest.mark.parametrize("text", ["", "§§§ not valid ☃", "9" * 900],
+                         ids=["empty", "wrong-characters", "huge"])
 def test_bad_input_shows_an_error(at, text):
     for name in TOKEN_MODELS[:2] or [None]:
         use(at, name)
