@@ -202,9 +202,11 @@ def test_predict_needs_a_list(name):
     task = TASKS[name]
     model = _tiny(task)
     img, _ = task.fixed_example(0)
-    for bad in ([], img, "ring"):
+    rgb = np.stack([img] * 3, axis=-1)                                    # (S, S, 3): one image
+    for bad in ([], img, rgb, torch.from_numpy(img), "ring"):
         with pytest.raises(ValueError, match="list|no images"):
             task.predict(model, bad)
+    assert len(task.predict(model, [rgb, (img,)[0]])) == 2                # a list is fine
     with pytest.raises(ValueError, match="image 1"):
         task.predict(model, [img, np.zeros(3)])
 

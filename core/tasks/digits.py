@@ -4,7 +4,9 @@ Data: sklearn.datasets.load_digits(), 1797 images of 8×8 pixels with values 0..
 image to [0, 1] (see vision.normalise). The held-out split is FIXED: a permutation drawn with
 torch.Generator().manual_seed(SPLIT_SEED = 0); its last N_TEST = 360 indices are the test set,
 the other 1437 the training set. Training batches draw from the training set with light
-augmentation (a random shift of up to one pixel per axis, Gaussian noise of sd 0.05);
+augmentation: Gaussian pixel noise of sd 0.15 (clamped to [0, 1]). Random shifts (max_shift)
+are available but off: measured here they made reaching 95% about 3x slower (850-950 steps
+instead of 250-350 at batch 64) without raising the final held-out accuracy;
 evaluate() scores the held-out images without augmentation (all 360 when n >= 360, else a
 seeded subset of n). The model sees 2×2-pixel patches: a 4×4 grid, 16 patches plus CLS.
 """
@@ -53,16 +55,18 @@ class DigitsTask(VisionTask):
     target = {"accuracy": 0.95}
     config = dict(image_size=8, patch_size=2, channels=1, n_classes=10, d_model=64, n_heads=4,
                   n_layers=2, pos="learned")
-    train_defaults = dict(steps=1500, lr=3e-3, batch_size=128, warmup=100)
-    zoo = {"seed": 0, "steps": 1500, "preset": None, "overrides": {}}
+    train_defaults = dict(steps=1500, lr=3e-3, batch_size=64, warmup=100)
+    zoo = {"seed": 0, "steps": 1500, "batch_size": 128, "preset": None, "overrides": {}}
     examples = ("0", "3", "7", "8", "sample 5")
-    noise = 0.05
-    max_shift = 1
+    noise = 0.15                 # sd of the Gaussian pixel noise added to training images
+    max_shift = 0                # random shift of up to this many pixels per axis (0 = off)
 
     def sample(self, batch_size: int, generator: torch.Generator):
         images, labels, _ = split("train")
         pick = torch.randint(0, len(labels), (batch_size,), generator=generator)  # (B,)
-        x = random_shift(images[pick], self.max_shift, generator)         # (B, 8, 8)
+        x = images[pick]                                                  # (B, 8, 8)
+        if self.max_shift:
+            x = random_shift(x, self.max_shift, generator)                # (B, 8, 8)
         x = (x + self.noise * torch.randn(x.shape, generator=generator)).clamp(0.0, 1.0)
         return x, labels[pick]
 

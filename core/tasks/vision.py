@@ -147,10 +147,9 @@ class VisionTask(Task):
         raise ValueError(f"no example of class {self.class_names[label]!r}")
 
     def _inputs(self, examples, size: int | None = None) -> torch.Tensor:
-        if isinstance(examples, (np.ndarray, torch.Tensor)) and examples.ndim != 3:
-            raise ValueError("predict() takes a list of images; wrap a single image in a list")
-        if isinstance(examples, (str, bytes)) or not hasattr(examples, "__len__"):
-            raise ValueError("predict() takes a list of images")
+        if not isinstance(examples, (list, tuple)):
+            raise ValueError("predict() takes a list of images; wrap a single image in a list: "
+                             "[image]")
         if len(examples) == 0:
             raise ValueError("no images given")
         arrays = []
