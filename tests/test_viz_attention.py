@@ -48,9 +48,15 @@ def test_heatmap_one_trace_at_256_tokens_with_thinned_labels(rng):
     np.testing.assert_array_equal(fig.data[0].z, w)
     for axis in (fig.layout.xaxis, fig.layout.yaxis):
         assert 1 <= len(axis.ticktext) <= 48
-        assert axis.ticktext[0] == "0" and axis.tickvals[0] == 0
+        assert axis.ticktext[0] == "0" and axis.tickvals[0] == "0 @0"
         assert len(axis.tickvals) == len(axis.ticktext)
     assert fig.layout.yaxis.autorange == "reversed"       # first query on top
+    # big maps name every cell by category ("token @pos") instead of per-cell hover strings:
+    # repeated tokens stay distinct, and the hover still shows both tokens and positions
+    labels = digits(256)
+    assert list(fig.data[0].x) == [f"{t} @{j}" for j, t in enumerate(labels)]
+    assert len(set(fig.data[0].y)) == 256 and fig.data[0].customdata is None
+    assert "%{x}" in fig.data[0].hovertemplate and "%{y}" in fig.data[0].hovertemplate
     strict_json(fig)
 
 

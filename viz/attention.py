@@ -21,6 +21,10 @@ BLOCKED_BG = "#d0d0d0"        # plot background = colour of masked (NaN) cells
 MAX_MARKED_CELLS = 1024       # draw an "×" on masked cells only for maps up to this many cells
 HOVER = ("query %{customdata[0]} (pos %{y}) → key %{customdata[1]} (pos %{x}): "
          "weight %{z:.3f}<extra></extra>")
+# Above this many cells a map uses category axes named "token @pos" instead of per-cell hover
+# labels: two strings per cell cost 0.3-1.5 s of building and JSON from 100 x 100 tokens up.
+CATEGORY_AXES_CELLS = 4_096
+HOVER_CATEGORIES = "query %{y} → key %{x}: weight %{z:.3f}<extra></extra>"
 
 
 def _scale(presenter: bool) -> str:
@@ -60,9 +64,13 @@ def _blocked_marks(blocked: np.ndarray, presenter: bool):
                       textfont=dict(color="#555555", size=16 if presenter else 11))
 
 
-def _token_axes(fig, q: list[str], k: list[str], max_labels: int, **rowcol):
+def _token_axes(fig, q: list[str], k: list[str], max_labels: int, categories=None, **rowcol):
+    """Thinned token labels on both axes; with categories=(y names, x names) the tick values are
+    those category names instead of integer positions."""
     xv, xt = thin_ticks(k, max_labels)
     yv, yt = thin_ticks(q, max_labels)
+    if categories is not None:
+        xv, yv = [categories[1][i] for i in xv], [categories[0][i] for i in yv]
     fig.update_xaxes(tickmode="array", tickvals=xv, ticktext=xt, showgrid=False, zeroline=False,
                      **rowcol)
     fig.update_yaxes(tickmode="array", tickvals=yv, ticktext=yt, autorange="reversed",
@@ -79,13 +87,22 @@ def attention_heatmap(weights, q_labels, k_labels, title=None, zmin=0.0, zmax=1.
     if mask is not None:
         blocked = ~to_numpy(mask).astype(bool)                       # (Tq, Tk)
         z = np.where(blocked, np.nan, w)                             # (Tq, Tk)
-    fig = go.Figure(go.Heatmap(
-        z=z, x=np.arange(Tk), y=np.arange(Tq), zmin=zmin, zmax=zmax, colorscale=_scale(presenter),
-        customdata=_pair_labels(q, k), hovertemplate=HOVER, hoverongaps=False))
-    marks = _blocked_marks(blocked, presenter)
-    if marks is not None:
-        fig.add_trace(marks)
-    _token_axes(fig, q, k, max_labels)
+    if w.size > CATEGORY_AXES_CELLS:
+        xs = [f"{t} @{j}" for j, t in enumerate(k)]                   # unique category names
+        ys = [f"{t} @{i}" for i, t in enumerate(q)]
+        fig = go.Figure(go.Heatmap(z=z, x=xs, y=ys, zmin=zmin, zmax=zmax,
+                                   colorscale=_scale(presenter), hovertemplate=HOVER_CATEGORIES,
+                                   hoverongaps=False))
+        _token_axes(fig, q, k, max_labels, categories=(ys, xs))
+    else:
+        fig = go.Figure(go.Heatmap(
+            z=z, x=np.arange(Tk), y=np.arange(Tq), zmin=zmin, zmax=zmax,
+            colorscale=_scale(presenter), customdata=_pair_labels(q, k), hovertemplate=HOVER,
+            hoverongaps=False))
+        marks = _blocked_marks(blocked, presenter)
+        if marks is not None:
+            fig.add_trace(marks)
+        _token_axes(fig, q, k, max_labels)
     fig.update_layout(title=title)
     style(fig, presenter, height=int(min(900, max(320, 16 * Tq + 140))))
     fig.update_layout(plot_bgcolor=BLOCKED_BG)
