@@ -285,15 +285,24 @@ class App:
         self.idle()
 
     # -- reading charts
-    def z(self, plot) -> list:
+    def z(self, plot) -> list | None:
         """The first heatmap trace's z of a plotly chart, as nested lists of numbers; None while
-        the locator matches no chart or two (a rerun briefly keeps the stale one)."""
+        the locator matches no chart or two (a rerun briefly keeps the stale one) or plotly has
+        not drawn it yet."""
+        from playwright.sync_api import Error
         if plot.count() != 1:
             return None
-        return plot.evaluate("""el => {
-            const t = (el._fullData || el.data).find(t => t.z !== undefined);
-            return t ? Array.from(t.z, r => Array.from(r, v => v === null ? null : Number(v)))
-                     : null; }""")
+        try:
+            return plot.evaluate("""el => {
+                const t = (el._fullData || []).find(t => t.z !== undefined);
+                return t ? Array.from(t.z, r => Array.from(r, v => v === null ? null : Number(v)))
+                         : null; }""")
+        except Error:                            # replaced by the rerun while being read
+            return None
+
+    def drawn_z(self, plot) -> list:
+        """z of the chart once plotly has drawn it (and the run is idle)."""
+        return self.until(lambda: self.z(plot), "the heatmap to be drawn")
 
 
 @pytest.fixture

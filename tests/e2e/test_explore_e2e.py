@@ -27,13 +27,12 @@ def test_explorer_input_and_head_change_the_heatmap(app: App, models):
     heat = app.chart(ONE_HEAD)
     expect(heat).to_have_count(1)
     app.idle()
-    before = app.z(heat)
+    before = app.drawn_z(heat)
 
     # type an input: the heatmap becomes 6x6 and the prediction is the sorted digits
     box = app.page.get_by_label(re.compile(r"^Input for"))
     app.type_into(box, "9 1 8 2 7 3")
-    z = app.until(lambda: (lambda z: z if z and len(z) == 6 else None)(app.z(heat)),
-                  "a 6x6 heatmap for the new input")
+    z = app.until(lambda: (z := app.z(heat)) and len(z) == 6 and z, "a 6x6 heatmap")
     assert z != before
     prediction = app.page.get_by_test_id("stMarkdownContainer").locator(
         "p", has_text="Prediction:")
@@ -45,8 +44,7 @@ def test_explorer_input_and_head_change_the_heatmap(app: App, models):
     # another head: the same input, other weights, and the title names the head
     app.select("Head", "1")
     app.redrawn(app.page.locator(f".st-key-{ONE_HEAD} .gtitle"), "head 1")
-    other = app.z(heat)
-    assert len(other) == 6 and other != z
+    app.until(lambda: (o := app.z(heat)) and len(o) == 6 and o != z, "head 1's weights")
 
     # bad input: a message under the box, never a traceback
     app.type_into(box, "1 2 x")
@@ -63,17 +61,18 @@ def test_decoding_steps_forward_and_back(app: App, models):
     app.idle()
     step = app.page.get_by_text("Step 1 of")
     expect(step).to_be_visible()
-    keys = len(app.z(app.chart("dec_heads"))[0])        # the new query sees this many keys
+    heads = app.chart("dec_heads")                      # every head's row for the new query
+    keys = len(app.drawn_z(heads)[0])                   # the keys it may see
 
     app.page.locator(".st-key-dec_next").get_by_role("button").click()
     expect(app.page.get_by_text("Step 2 of")).to_be_visible()
     app.idle()
-    assert len(app.z(app.chart("dec_heads"))[0]) == keys + 1
+    app.until(lambda: (z := app.z(heads)) and len(z[0]) == keys + 1, "one key more")
 
     app.page.locator(".st-key-dec_back").get_by_role("button").click()
     expect(app.page.get_by_text("Step 1 of")).to_be_visible()
     app.idle()
-    assert len(app.z(app.chart("dec_heads"))[0]) == keys
+    app.until(lambda: (z := app.z(heads)) and len(z[0]) == keys, "one key less")
 
     # the lecturer's clicker: the right arrow key steps forward too
     app.page.locator("h1").first.click()                 # focus on the page, not a widget

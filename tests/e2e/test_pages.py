@@ -46,7 +46,7 @@ def test_attention_math_causal_mask_adds_the_masked_scores(app: App):
     # the weights above the diagonal are now exactly 0
     weights = app.page.locator(PLOT).filter(
         has=app.page.locator(".gtitle", has_text="A = softmax(E)")).first
-    z = app.z(weights)
+    z = app.drawn_z(weights)
     assert all(z[i][j] == 0 for i in range(len(z)) for j in range(i + 1, len(z)))
 
 
@@ -56,13 +56,13 @@ def test_positional_more_positions_redraw_the_heatmap(app: App):
     title = app.page.locator(".gtitle", has_text="sinusoidal encoding")
     expect(title).to_contain_text("20 positions × 16 dimensions")
     heat = app.page.locator(PLOT).filter(has=title)
-    assert len(app.z(heat)) == 20
+    assert len(app.drawn_z(heat)) == 20
     box = app.page.get_by_role("spinbutton", name="Positions N (20: the lecture's figure)")
     app.type_into(box, "48")
     expect(title.filter(has_text="48 positions × 16 dimensions")).to_have_count(1)
     app.idle()
     expect(title).to_have_count(1)                # the stale 20-position chart is gone
-    assert len(app.z(heat)) == 48
+    app.until(lambda: (z := app.z(heat)) and len(z) == 48, "48 rows")
     app.type_into(box, "99999")                   # past the bound: refused, no traceback
     app.idle()
     expect(title).to_contain_text("positions × 16 dimensions")

@@ -52,8 +52,7 @@ def test_train_stop_save_and_pick(app: App):
                           and (progress(app), curve_points(app)), "the first progress")
         app.until(lambda: (progress(app) or 0) > first[0] and curve_points(app) > first[1],
                   "the progress to move and the curve to grow")
-        stop = app.page.get_by_role("button", name="Stop", exact=True)
-        stop.click()
+        app.page.locator(".st-key-train_stop").get_by_role("button", name="Stop").click()
         expect(app.page.get_by_role("heading", name=re.compile(r"^Stopped: sort"))).to_be_visible()
         expect(app.page.get_by_text(re.compile(r"Final metrics on \d+ fresh examples"))) \
             .to_be_visible()
