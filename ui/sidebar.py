@@ -47,16 +47,20 @@ def model_picker(kinds=None, key: str = "model"):
         return None
     names = [r["name"] for r in rows]
     remembered = st.session_state.get("chosen_model")
-    if st.session_state.get(key) not in names:
-        st.session_state[key] = remembered if remembered in names else names[0]
+    if remembered in names:                         # the user's choice, where it is offered
+        st.session_state[key] = remembered
+    elif st.session_state.get(key) not in names:
+        st.session_state[key] = names[0]
     with st.sidebar:
         # Options are the bare checkpoint names: the URL stores the shown option, so
         # ?model=dates must match it exactly. Kind and size are in the caption below.
         name = st.selectbox("Model", names, key=key, bind="query-params",
+                            on_change=_remember, args=(key,),
                             help="The checkpoints in checkpoints/: the shipped models, then "
                                  "the ones saved on the Train page")
         row = rows[names.index(name)]
-        st.session_state["chosen_model"] = name
+        if remembered is None or remembered in names:   # else keep it for the other pages
+            st.session_state["chosen_model"] = name
         try:
             model, info = models.load(row)
         except ValueError as e:
@@ -64,6 +68,11 @@ def model_picker(kinds=None, key: str = "model"):
             return None
         _describe(row, model, info)
     return row, model, TASKS[row["task"]]
+
+
+def _remember(key: str) -> None:
+    """The user picked a model: it is the choice on every page that offers it."""
+    st.session_state["chosen_model"] = st.session_state[key]
 
 
 def _describe(row, model, info) -> None:
