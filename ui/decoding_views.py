@@ -55,9 +55,11 @@ def input_box(task):
     """The task's input box with example buttons -> the parsed example, or None (message shown)."""
     memory = st.session_state.setdefault("decoding_inputs", {})
     default = task.examples[0] if task.examples else ""
-    if st.session_state.get("decoding_task") != task.name or "input" not in st.session_state:
-        st.session_state["input"] = memory.get(task.name, default)
+    if (st.session_state.get("decoding_task") != task.name or "input" not in st.session_state
+            or st.session_state.get("input_page") != "decoding"):    # "input" is shared with
+        st.session_state["input"] = memory.get(task.name, default)  # the explorer page
     st.session_state["decoding_task"] = task.name
+    st.session_state["input_page"] = "decoding"
     limit = min(HARD_CAP, 4 * int(task.max_input_len) + 16)
     # A constant max_chars keeps the widget's identity (and its URL binding) across tasks;
     # the task's own limit is checked below.

@@ -64,9 +64,11 @@ def input_box(task):
     if previous is not None and previous != task.name:     # another task: its own defaults
         st.session_state.pop("ablate", None)
         st.session_state["explorer_reset"] = True              # pick_head resets the selection
-    if (previous is not None and previous != task.name) or "input" not in st.session_state:
-        st.session_state["input"] = memory.get(task.name, default)   # new task, or back here
+    if ((previous is not None and previous != task.name) or "input" not in st.session_state
+            or st.session_state.get("input_page") != "explorer"):   # "input" is shared with
+        st.session_state["input"] = memory.get(task.name, default)  # the decoding page
     st.session_state["explorer_task"] = task.name
+    st.session_state["input_page"] = "explorer"
     samples = int(getattr(task, "n_samples", 0) or 0)      # a task of numbered samples (sine)
     box = st
     if samples:
