@@ -103,3 +103,27 @@ def test_explorer_downloads_only_outside_presenter_mode():
 def test_presenter_css_is_local_only():
     """Nothing in the injected CSS reaches outside the app (the lecture hall may be offline)."""
     assert "url(" not in PRESENTER_CSS and "@import" not in PRESENTER_CSS
+
+
+def test_the_model_and_input_survive_a_visit_to_another_page():
+    """An encoder chosen on the explorer is not offered on the decoding page; coming back, the
+    explorer shows it again with its own input (the decoding page's "input" does not leak)."""
+    import ui.models
+    from core.tasks import TASKS
+    encoders = [r for r in ui.models.checkpoints(("encoder",)) if r["shipped"]]
+    if not encoders:
+        pytest.skip("no shipped encoder checkpoint")
+    row = encoders[0]
+    text = TASKS[row["task"]].examples[-1]
+    at = app().run()
+    at.switch_page("pages/explorer.py").run()
+    at.selectbox(key="model").set_value(row["name"]).run()
+    at.text_input(key="input").input(text).run()
+    ok(at)
+    at.switch_page("pages/decoding.py").run()
+    ok(at)
+    assert row["name"] not in at.selectbox(key="model").options
+    at.switch_page("pages/explorer.py").run()
+    ok(at)
+    assert at.selectbox(key="model").value == row["name"]
+    assert at.text_input(key="input").value == text and not at.error
