@@ -127,3 +127,43 @@ def test_the_model_and_input_survive_a_visit_to_another_page():
     ok(at)
     assert at.selectbox(key="model").value == row["name"]
     assert at.text_input(key="input").value == text and not at.error
+
+
+def test_decoding_steps_on_the_arrow_keys():
+    at = app().run()
+    at.switch_page("pages/decoding.py").run()
+    ok(at)
+    if not at.get("plotly_chart"):
+        pytest.skip("no decoder checkpoint to step through")
+    keys = {b.key: b.proto.shortcut.lower() for b in at.button}
+    assert keys["dec_back"] == "left" and keys["dec_next"] == "right"
+    assert keys["dec_start"] == "home" and keys["dec_end"] == "end"
+    at.button(key="dec_next").click().run()
+    assert at.session_state["step"] == 2
+
+
+def test_training_snapshots_step_on_the_arrow_keys():
+    """After a tiny run, ◀ / ▶ (bound to ← / →) move the snapshot slider one step."""
+    import time
+    from ui import training as tr
+    at = app().run()
+    at.switch_page("pages/train.py").run()
+    at.button[0].click().run()                       # Start training
+    ok(at)
+    job, t0 = at.session_state[tr.JOB_KEY], time.time()
+    while job.running and time.time() - t0 < 60:
+        time.sleep(0.5)
+        at.run()
+    job.join(5)
+    at.run()
+    ok(at)
+    last = at.slider(key="train_watch_i").value
+    if last == 0:
+        pytest.skip("the run kept a single snapshot")
+    prev, nxt = at.button(key="train_watch_i_prev"), at.button(key="train_watch_i_next")
+    assert prev.proto.shortcut.lower() == "left" and nxt.proto.shortcut.lower() == "right"
+    assert nxt.disabled and not prev.disabled
+    prev.click().run()
+    assert at.slider(key="train_watch_i").value == last - 1
+    at.button(key="train_watch_i_next").click().run()
+    assert at.slider(key="train_watch_i").value == last
