@@ -20,12 +20,14 @@ character that position writes, so the heatmap reads like the translation alignm
 """
 from __future__ import annotations
 
+import datetime
 import re
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..decode import DecodeSetup
 from .base import IGNORE, Inspection, Task, squeeze_batch
 from .vocab import BOS, EOS, PAD, Vocab
 
@@ -308,6 +310,39 @@ class DatesTask(Task):
         s = self.vocab.labels(src_ids)
         t_in, t_out = self.tgt_vocab.labels(tgt_ids), self.tgt_vocab.labels(out_ids)
         return _Labels(encoder=(s, s), self_attn=(t_in, t_in), cross_attn=(t_out, s))
+
+    # -- step-by-step decoding --------------------------------------------------------------
+    def reference(self, text: str) -> str | None:
+        """The true ISO date of a source written in one of FORMATS (any case), else None."""
+        text = self.parse(text)
+        for fmt in FORMATS:
+            parts = re.split(r"\{(\w+)\}", fmt)
+            pattern = "".join(f"(?P<{p}>" + "|".join(map(re.escape, sorted(
+                FIELDS[p][1], key=len, reverse=True))) + ")" if i % 2 else re.escape(p)
+                for i, p in enumerate(parts))
+            m = re.fullmatch(pattern, text, flags=re.IGNORECASE)
+            if not m:
+                continue
+            value = {FIELDS[p][0]: [v.lower() for v in FIELDS[p][1]].index(m.group(p).lower())
+                     for p in parts[1::2]}                   # column -> index into its strings
+            year = (2000 if "YY" in parts else FIRST_YEAR) + value[2]
+            try:
+                return datetime.date(year, value[1] + 1, value[0] + 1).isoformat()
+            except ValueError:                               # e.g. 31 February
+                continue
+        return None
+
+    def decoding_setup(self, example) -> DecodeSetup:
+        """Source: the date's characters; prompt: [[<bos>]]; reference: the ISO date + <eos>
+        when the source is in a known format (else None: no teacher forcing)."""
+        text = self.parse(example)
+        src = self.encode([text])                                        # (1, Ts)
+        iso = self.reference(text)
+        return DecodeSetup(prompt=torch.tensor([[BOS]]), labels=self.tgt_vocab.labels,
+                           eos_id=EOS, bos_id=BOS, max_new_tokens=OUT_LEN + 1, source=src,
+                           source_labels=self.vocab.labels(src[0]),
+                           target=None if iso is None else
+                           torch.tensor([self.tgt_vocab.encode(iso) + [EOS]]))
 
     def probe(self, device) -> tuple:
         """The probe date with its true output, teacher-forced: (src (1, Ts), tgt_in (1, 11))."""
