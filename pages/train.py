@@ -68,7 +68,7 @@ if cfg is not None:
                      "of a fresh model, scaled to this run's steps and evaluations.")
     c[2].metric("Speed", f"{1 / speed.step_s:,.1f} steps/s" if speed else "–")
 
-left, right = st.columns([1, 4])
+left, right = st.columns([2, 5])             # room for the button in presenter type
 if left.button("Start training", type="primary", disabled=cfg is None or running):
     spec = tr.JobSpec(task_name, cfg, int(steps), float(lr), int(batch), int(seed),
                       bool(at_target and task.target))
