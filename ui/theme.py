@@ -27,6 +27,7 @@ h1 { font-size: 2.6rem !important; }
 h2 { font-size: 2.1rem !important; }
 h3 { font-size: 1.7rem !important; }
 [data-testid="stMetricValue"] { font-size: 2.4rem !important; }
+[data-testid="stMetricValue"] p { font-size: inherit !important; }
 button[data-testid^="stBaseButton"] p { font-weight: 600; }
 button[data-baseweb="tab"] p { font-size: 1.15rem !important; font-weight: 600; }
 [data-testid="stSidebar"] p { font-size: 1rem; }
