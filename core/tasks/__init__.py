@@ -12,12 +12,7 @@ _MODULES = ("sort", "reverse", "addition", "dates", "sine", "digits", "shapes")
 
 TASKS: dict[str, Task] = {}
 for _name in _MODULES:
-    try:
-        _mod = importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _e:   # TEMPORARY while the tasks are being written
-        if _e.name != f"{__name__}.{_name}":
-            raise
-        continue
+    _mod = importlib.import_module(f"{__name__}.{_name}")
     TASKS[_mod.TASK.name] = _mod.TASK
 
 
