@@ -113,3 +113,13 @@ class Task:
 def squeeze_batch(attention: dict) -> dict:
     """{name: (1, H, Tq, Tk)} -> {name: (H, Tq, Tk)} on the CPU."""
     return {k: v[0].detach().float().cpu() for k, v in attention.items()}
+
+
+def scores_and_masks(out, wanted: bool) -> tuple:
+    """A batch-of-one model output -> (scores {name: (H, Tq, Tk)}, masks {name: bool (H, Tq, Tk)
+    or None}) on the CPU, or (None, None) when the scores were not asked for."""
+    if not wanted:
+        return None, None
+    masks = {k: None if m is None else m.expand(out.scores[k].shape)[0].cpu()   # (H, Tq, Tk)
+             for k, m in out.masks.items()}
+    return squeeze_batch(out.scores), masks

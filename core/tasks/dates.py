@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from ..decode import DecodeSetup
-from .base import IGNORE, Inspection, Task, squeeze_batch
+from .base import IGNORE, Inspection, Task, scores_and_masks, squeeze_batch
 from .vocab import BOS, EOS, PAD, Vocab
 
 FIRST_YEAR, LAST_YEAR = 1900, 2099
@@ -293,11 +293,7 @@ class DatesTask(Task):
         probs = out.logits[0].softmax(-1).float().cpu()                  # (Tt, V)
         labels = self._labels(src[0].tolist(), tgt[0].tolist(), out_ids)
         labels.update({n: labels[n] for n in out.attention})
-        scores = masks = None
-        if return_scores:
-            scores = squeeze_batch(out.scores)
-            masks = {k: None if m is None else m.expand(out.scores[k].shape)[0].cpu()
-                     for k, m in out.masks.items()}
+        scores, masks = scores_and_masks(out, return_scores)
         return Inspection(
             prediction=self.decode(out_ids), attention=squeeze_batch(out.attention),
             labels=labels, scores=scores, masks=masks, tokens=self.vocab.labels(src[0]),

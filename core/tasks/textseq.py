@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from .base import IGNORE, Inspection, Task, squeeze_batch
+from .base import IGNORE, Inspection, Task, scores_and_masks, squeeze_batch
 from .vocab import EOS, PAD, Vocab
 
 
@@ -141,11 +141,7 @@ class TextDecoderTask(Task):
         ids = seq[0].tolist()
         p = int(plen[0])
         labels = self.vocab.labels(ids)
-        scores = masks = None
-        if return_scores:
-            scores = squeeze_batch(out.scores)
-            masks = {k: None if m is None else m.expand(out.scores[k].shape)[0].cpu()
-                     for k, m in out.masks.items()}
+        scores, masks = scores_and_masks(out, return_scores)
         return Inspection(
             prediction=self.answer_from_ids([i for i in ids[p:] if i != EOS]),
             attention=squeeze_batch(out.attention),
