@@ -64,20 +64,42 @@ def scaled_dot_product_attention(q, k, v, mask=None):
 
 
 class KVCache:
-    """Keys and values of one self-attention layer, grown one step at a time (decoding)."""
+    """Keys and values of one self-attention layer, grown one step at a time (decoding).
+
+    The steps live in a buffer that doubles when full, so appending one step copies only that
+    step (a torch.cat per step would copy the whole history every time: quadratic in length).
+    """
 
     def __init__(self):
-        self.k = None   # (B, H, T, d)
-        self.v = None
+        self._k = self._v = None   # (B, H, capacity, d)
+        self._len = 0
 
     def __len__(self) -> int:
-        return 0 if self.k is None else self.k.size(-2)
+        return self._len
+
+    @property
+    def k(self):
+        return None if self._k is None else self._k[:, :, :self._len]   # (B, H, T, d)
+
+    @property
+    def v(self):
+        return None if self._v is None else self._v[:, :, :self._len]   # (B, H, T, d)
 
     def update(self, k, v):
-        """Append the new steps' keys and values; return all of them so far."""
-        self.k = k if self.k is None else torch.cat([self.k, k], dim=-2)  # (B, H, T, d)
-        self.v = v if self.v is None else torch.cat([self.v, v], dim=-2)
-        return self.k, self.v
+        """Append the new steps' keys and values (B, H, t, d); return all of them so far."""
+        end = self._len + k.size(-2)
+        if self._k is None or end > self._k.size(-2):
+            cap = max(end, 2 * (0 if self._k is None else self._k.size(-2)), 16)
+            grown_k = k.new_empty(*k.shape[:-2], cap, k.size(-1))           # (B, H, cap, d)
+            grown_v = v.new_empty(*v.shape[:-2], cap, v.size(-1))
+            if self._len:
+                grown_k[:, :, :self._len] = self.k
+                grown_v[:, :, :self._len] = self.v
+            self._k, self._v = grown_k, grown_v
+        self._k[:, :, self._len:end] = k
+        self._v[:, :, self._len:end] = v
+        self._len = end
+        return self.k, self.v                                              # (B, H, T, d)
 
 
 class MultiHeadAttention(nn.Module):
