@@ -325,6 +325,7 @@ def test_attention_cost_bytes_and_rows():
 
 def test_attention_cost_stops_within_budget():
     budget = 0.3
+    attention_cost([16], d_model=16, n_heads=2, device="cpu", repeats=1)  # one-off warm-up
     t0 = time.perf_counter()
     rows = attention_cost([16, 64, 256, 1024, 4096, 8192], d_model=16, n_heads=2,
                           device="cpu", repeats=3, max_seconds=budget)
