@@ -90,6 +90,7 @@ def main(argv=None) -> int:
     ap.add_argument("--ref-blocks", type=int, default=3)
     ap.add_argument("--no-reference", action="store_true")
     ap.add_argument("--quick", action="store_true", help="smoke run: sort, one seed, 5 s yardstick")
+    ap.add_argument("--verbose", action="store_true", help="also print every evaluation")
     a = ap.parse_args(argv)
     if a.quick:
         a.tasks = a.tasks or "sort"
@@ -113,6 +114,10 @@ def main(argv=None) -> int:
             print(f"{name:9s} seed {seed}: {r['steps']:5d} steps {r['wall']:6.1f} s "
                   f"({r['steps_per_s']:.0f} steps/s) {'target' if r['reached'] else 'MISSED'}"
                   f" [{shown}]", flush=True)
+            if a.verbose:
+                for step, t, m in r["evals"]:
+                    print(f"    step {step:5d} {t:6.1f} s  " + ", ".join(
+                        f"{k} {v:.4f}" for k, v in m.items()), flush=True)
         runs_by_task[name] = runs
         limit = SORT_SECONDS if name == "sort" else ANY_SECONDS
         times = [r["wall"] if r["reached"] else float("inf") for r in runs]
