@@ -4,8 +4,8 @@ Each example is x(t) = a1·sin(2πt/p1 + φ1) + a2·sin(2πt/p2 + φ2) + noise f
 periods p1, p2 in 8..40 steps (real numbers, so the sum rarely repeats exactly), amplitudes in
 0.3..1, phases in 0..2π and Gaussian noise of standard deviation 0.05..0.1 (one per example).
 The model sees the first 100 values and forecasts the next 20, one step at a time, feeding each
-forecast back in. Training is teacher-forced over the whole sequence: predict x[t+1] from
-x[0..t] for every t (mean squared error).
+forecast back in. Training is teacher-forced: predict x[t+1] (and the few values after it)
+from x[0..t] for every t from 64 on, the earlier steps serving as context (mean squared error).
 
 The baseline "repeat the last period" is estimated from the same 100 inputs: the period P is the
 lag (2..50) at which the inputs best repeat themselves (smallest mean squared difference between
@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..decode import DecodeSetup
-from .base import Inspection, Task, squeeze_batch
+from .base import Inspection, Task, scores_and_masks, squeeze_batch
 
 N_IN, N_OUT = 100, 20
 SEQ_LEN = N_IN + N_OUT
@@ -92,12 +92,18 @@ class SineTask(Task):
     lower_is_better = ("mse", "baseline_mse", "ratio")
     bar = {"ratio": 0.5}
     target = {"ratio": 0.5}
-    # RoPE and a 20-wide output head (output k at step t learns x[t+1+k]; the forecast feeds
-    # back output 0) were the only settings that beat the baseline clearly in the measured
-    # sweeps: learned positions with one output stayed at 1.5x the baseline's error.
-    config = dict(vocab_size=0, n_in=1, n_out=N_OUT, d_model=64, n_heads=4, n_layers=2,
+    # RoPE and extra outputs (output k at step t learns x[t+1+k]; the forecast feeds back
+    # output 0) were what beat the baseline clearly in the measured sweeps: learned positions
+    # with one output stayed at 1.5x the baseline's error. Seed 1, lr 1e-2: 5 outputs reached
+    # ratio 0.5 in 800 steps; 1 output was at 0.71 after 900; 20 at 0.67 after 900 (lr 6e-3).
+    config = dict(vocab_size=0, n_in=1, n_out=5, d_model=64, n_heads=4, n_layers=2,
                   max_len=SEQ_LEN, pos="rope")
-    train_defaults = dict(steps=2000, lr=3e-3, batch_size=32, warmup=100)
+    # The loss counts steps 64..118 only (loss_from). Counting every step, the first with
+    # almost no context, needed ~1500 steps to the bar at lr 6e-3 (seed 0); from step 24,
+    # 1000; from 48, 900; from 64, 800; later starts were no better. With these defaults
+    # seeds 0, 1, 2 reach the bar at steps 700, 750, 600 (bench/train_speed.py).
+    train_defaults = dict(steps=750, lr=1e-2, batch_size=32, warmup=100)
+    loss_from = 64
     zoo = {"seed": 0, "steps": 2000, "preset": None, "overrides": {}, "batch_size": 32}
     n_samples, sample_seed = 50, 2026
     examples = tuple(str(i) for i in range(6))
@@ -114,13 +120,15 @@ class SineTask(Task):
 
     def loss(self, model, batch: dict) -> torch.Tensor:
         """MSE of the next value; a model with n_out = K > 1 outputs also learns the K - 1
-        values after it (output k at step t is x[t+1+k]; the forecast feeds back output 0)."""
-        pred = model(batch["x"]).logits                                   # (B, T, K)
+        values after it (output k at step t is x[t+1+k]; the forecast feeds back output 0).
+        Only steps t >= loss_from count: earlier ones are context, as in the forecast."""
+        pred = model(batch["x"]).logits[:, self.loss_from:]              # (B, T', K)
+        y = batch["y"][:, self.loss_from:]                               # (B, T')
         K = pred.size(-1)
         if K == 1:
-            return F.mse_loss(pred[..., 0], batch["y"])
-        y = F.pad(batch["y"], (0, K - 1), value=float("nan"))             # (B, T + K - 1)
-        target = y.unfold(1, K, 1)                                        # (B, T, K)
+            return F.mse_loss(pred[..., 0], y)
+        y = F.pad(y, (0, K - 1), value=float("nan"))                      # (B, T' + K - 1)
+        target = y.unfold(1, K, 1)                                        # (B, T', K)
         known = ~torch.isnan(target)
         return ((pred - target.nan_to_num()) ** 2)[known].mean()
 
@@ -239,11 +247,7 @@ class SineTask(Task):
                     head_mask=head_mask)
         labels = self.position_labels(seq.size(1))
         baseline, period = repeat_last_period(x, N_OUT)
-        scores = masks = None
-        if return_scores:
-            scores = squeeze_batch(out.scores)
-            masks = {k: None if m is None else m.expand(out.scores[k].shape)[0].cpu()
-                     for k, m in out.masks.items()}
+        scores, masks = scores_and_masks(out, return_scores)
         return Inspection(
             prediction=pred[0].tolist(), attention=squeeze_batch(out.attention),
             labels={n: (labels, labels) for n in out.attention}, scores=scores, masks=masks,
