@@ -116,7 +116,7 @@ class DatesTask(Task):
     max_input_len = 40
     config = dict(src_vocab_size=len(vocab), tgt_vocab_size=len(tgt_vocab), d_model=64,
                   n_heads=4, n_layers=2, max_len=max_input_len, pos="learned")
-    train_defaults = dict(steps=1000, lr=5e-3, batch_size=128, warmup=100)
+    train_defaults = dict(steps=700, lr=5e-3, batch_size=128, warmup=100)
     zoo = {"seed": 0, "steps": 1500, "preset": None, "overrides": {}}
     examples = ("22 November 2026", "nov 22, 26", "Sunday 22/11/2026", "22.11.2026",
                 "November 22nd, 2026", "2026/11/22", "Sun, 22 Nov 2026", "22nd of March 1999",
