@@ -7,7 +7,7 @@ from ui.sidebar import render_common
 st.set_page_config(page_title="Attention Visualizer", page_icon="👁️",
                    layout="wide")
 nav = st.navigation({
-    section: [st.Page(f"pages/{file}", title=title, icon=icon, default=file == "home.py")
+    section: [st.Page(f"views/{file}", title=title, icon=icon, default=file == "home.py")
               for file, title, icon, _ in existing(entries)]
     for section, entries in PAGES.items()})
 render_common()

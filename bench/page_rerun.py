@@ -49,7 +49,7 @@ def page(row, repeats: int) -> dict:
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("pages/explorer.py").run()
+    at.switch_page("views/explorer.py").run()
     at.selectbox(key="model").set_value(row["name"]).run()
     task = TASKS[row["task"]]
     heads = at.selectbox(key="head").options

@@ -40,7 +40,7 @@ def at():
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    return at.switch_page("pages/decoding.py").run()
+    return at.switch_page("views/decoding.py").run()
 
 
 def ok(at) -> None:

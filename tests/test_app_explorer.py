@@ -45,7 +45,7 @@ def app_test():
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    return at.switch_page("pages/explorer.py").run()
+    return at.switch_page("views/explorer.py").run()
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 def at():
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    at.switch_page("pages/attention_math.py").run()
+    at.switch_page("views/attention_math.py").run()
     assert not at.exception
     return at
 

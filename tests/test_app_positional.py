@@ -18,7 +18,7 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 def at():
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    at.switch_page("pages/positional.py").run()
+    at.switch_page("views/positional.py").run()
     assert not at.exception
     return at
 
@@ -119,7 +119,7 @@ def test_trained_positions_side_by_side_and_sort_metrics(tmp_path, monkeypatch):
     monkeypatch.setattr(ui.models, "CHECKPOINT_DIR", tmp_path)
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    at.switch_page("pages/positional.py").run()
+    at.switch_page("views/positional.py").run()
     assert not at.exception
     titles = [title(f) for f in figures(at)]
     assert any(t.startswith("learned table of sort  (20×16)") for t in titles), titles

@@ -43,7 +43,7 @@ def test_home_renders_the_lecture_path_and_every_page_link():
     ok(at)
     assert at.title[0].value == "Attention Visualizer"
     links = [link.proto.label for link in at.get("page_link")]
-    lecture = [f for f in LECTURE_PATH if (ROOT / "pages" / f).exists()]
+    lecture = [f for f in LECTURE_PATH if (ROOT / "views" / f).exists()]
     assert len(lecture) >= 3
     for n, file in enumerate(lecture, 1):
         assert f"{n}. {entry(file)[1]}" in links
@@ -65,7 +65,7 @@ def test_every_page_renders_in_both_modes(presenter):
     at = app(presenter).run()
     ok(at)
     for file in PAGE_FILES:
-        at.switch_page(f"pages/{file}").run()
+        at.switch_page(f"views/{file}").run()
         ok(at)
         assert at.title, f"{file}: no title"
         # the shared sidebar is there even though AppTest opens the page directly
@@ -79,7 +79,7 @@ def test_presenter_mode_folds_the_train_schedule_away():
     labels = {}
     for presenter in (False, True):
         at = app(presenter).run()
-        at.switch_page("pages/train.py").run()
+        at.switch_page("views/train.py").run()
         ok(at)
         labels[presenter] = [e.proto.label for e in at.expander]
         assert at.number_input(key="train_w_sort.steps").value == 60   # there either way
@@ -89,7 +89,7 @@ def test_presenter_mode_folds_the_train_schedule_away():
 
 def test_explorer_downloads_only_outside_presenter_mode():
     at = app(False).run()
-    at.switch_page("pages/explorer.py").run()
+    at.switch_page("views/explorer.py").run()
     ok(at)
     if not at.get("plotly_chart"):
         pytest.skip("no explorer checkpoint to draw")
@@ -116,14 +116,14 @@ def test_the_model_and_input_survive_a_visit_to_another_page():
     row = encoders[0]
     text = TASKS[row["task"]].examples[-1]
     at = app().run()
-    at.switch_page("pages/explorer.py").run()
+    at.switch_page("views/explorer.py").run()
     at.selectbox(key="model").set_value(row["name"]).run()
     at.text_input(key="input").input(text).run()
     ok(at)
-    at.switch_page("pages/decoding.py").run()
+    at.switch_page("views/decoding.py").run()
     ok(at)
     assert row["name"] not in at.selectbox(key="model").options
-    at.switch_page("pages/explorer.py").run()
+    at.switch_page("views/explorer.py").run()
     ok(at)
     assert at.selectbox(key="model").value == row["name"]
     assert at.text_input(key="input").value == text and not at.error
@@ -131,7 +131,7 @@ def test_the_model_and_input_survive_a_visit_to_another_page():
 
 def test_decoding_steps_on_the_arrow_keys():
     at = app().run()
-    at.switch_page("pages/decoding.py").run()
+    at.switch_page("views/decoding.py").run()
     ok(at)
     if not at.get("plotly_chart"):
         pytest.skip("no decoder checkpoint to step through")
@@ -147,7 +147,7 @@ def test_training_snapshots_step_on_the_arrow_keys():
     import time
     from ui import training as tr
     at = app().run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page("views/train.py").run()
     at.button[0].click().run()                       # Start training
     ok(at)
     job, t0 = at.session_state[tr.JOB_KEY], time.time()

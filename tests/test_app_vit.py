@@ -60,7 +60,7 @@ def open_page(name: str) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.session_state["model"] = name
     at.run()
-    at.switch_page("pages/vit.py").run()
+    at.switch_page("views/vit.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

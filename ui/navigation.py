@@ -5,7 +5,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# section -> [(file in pages/, title, icon, one line on what it shows)]
+# section -> [(file in views/, title, icon, one line on what it shows)]
 PAGES = {
     "Learn": [
         ("home.py", "Home", ":material/home:", ""),
@@ -36,7 +36,7 @@ LECTURE_PATH = ["attention_math.py", "positional.py", "explorer.py", "decoding.p
 
 
 def existing(section_entries):
-    return [e for e in section_entries if (ROOT / "pages" / e[0]).exists()]
+    return [e for e in section_entries if (ROOT / "views" / e[0]).exists()]
 
 
 def entry(file: str):

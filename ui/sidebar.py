@@ -13,12 +13,7 @@ KIND_NAMES = {"encoder": "encoder", "decoder": "causal decoder", "seq2seq": "enc
 
 
 def presenter() -> bool:
-    """True when the presenter (lecture) mode is on for this browser session.
-
-    Every page calls this first: it also makes sure the page runs under app.py's router
-    (theme.ensure_router), so a direct link never shows a page without the shared sidebar.
-    """
-    theme.ensure_router()
+    """True when the presenter (lecture) mode is on for this browser session."""
     return theme.presenting()
 
 

@@ -6,8 +6,6 @@ No external asset: the CSS only resizes Streamlit's own elements and fonts.
 """
 from __future__ import annotations
 
-import runpy
-
 import streamlit as st
 
 # Streamlit sizes its type in rem, so a larger root font scales text, widgets and spacing
@@ -33,30 +31,6 @@ button[data-baseweb="tab"] p { font-size: 1.15rem !important; font-weight: 600; 
 [data-testid="stSidebar"] p { font-size: 1rem; }
 </style>
 """
-
-
-def ensure_router() -> None:
-    """Run this page under app.py's st.navigation router, never on its own.
-
-    Streamlit guesses "multipage app v1" when the app folder has a pages/ directory, until the
-    first st.navigation call in the process (and AppTest resets the guess on every run). So on a
-    freshly started server, a link straight to /explorer runs pages/explorer.py alone: the
-    sidebar lists the raw file names (app, train, …) and the shared sidebar (presenter toggle,
-    device) is missing. Pages call this first (via ui.sidebar.presenter()): it runs the main
-    script (app.py) in its place, whose router runs this same page, then ends the lone run.
-    Running it in place, not st.rerun(), keeps a button click of this run.
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-        from streamlit.runtime.scriptrunner import get_script_run_ctx
-    except ImportError:                 # a future Streamlit without this guess
-        return
-    ctx = get_script_run_ctx()
-    if ctx is None or not PagesManager.uses_pages_directory:
-        return
-    PagesManager.uses_pages_directory = False       # st.navigation does the same
-    runpy.run_path(str(ctx.pages_manager.main_script_path), run_name="__main__")
-    st.stop()
 
 
 def presenting() -> bool:

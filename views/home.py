@@ -12,15 +12,15 @@ st.markdown(
     "in seconds.")
 
 st.subheader("A lecture in five steps")
-available = [f for f in LECTURE_PATH if (ROOT / "pages" / f).exists()]
+available = [f for f in LECTURE_PATH if (ROOT / "views" / f).exists()]
 for n, file in enumerate(available, 1):
     _, title, icon, blurb = entry(file)
-    st.page_link(f"pages/{file}", label=f"{n}. {title}", icon=icon)
+    st.page_link(f"views/{file}", label=f"{n}. {title}", icon=icon)
     st.caption(blurb)
 
 st.subheader("Every page")
 for section, entries in PAGES.items():
     st.markdown(f"**{section}**")
     for file, title, icon, blurb in entries:
-        if file != "home.py" and (ROOT / "pages" / file).exists():
-            st.page_link(f"pages/{file}", label=f"{title}: {blurb}", icon=icon)
+        if file != "home.py" and (ROOT / "views" / file).exists():
+            st.page_link(f"views/{file}", label=f"{title}: {blurb}", icon=icon)
