@@ -168,6 +168,41 @@ def test_sine_batch_is_well_formed(device):
     assert torch.equal(again["x"], x) and not torch.equal(SINE.batch(64, gen(1), "cpu")["x"], x)
 
 
+class _Fixed(torch.nn.Module):
+    """Returns the given predictions (B, T, K) whatever the input."""
+
+    def __init__(self, pred):
+        super().__init__()
+        self.pred = pred
+
+    def forward(self, x):
+        return type("Out", (), {"logits": self.pred})()
+
+
+@pytest.mark.parametrize("K", [1, 5])
+def test_sine_loss_counts_steps_from_loss_from_and_matches_numpy(K):
+    import numpy as np
+    b = SINE.batch(3, gen(7), "cpu")
+    T, start = b["x"].size(1), SINE.loss_from
+    assert 0 < start < T - N_OUT
+    pred = torch.randn(3, T, K, generator=gen(8))
+    y = b["y"].double().numpy()
+    err = []                       # output k at step t is compared with y[t + k] = x[t + 1 + k]
+    for t in range(start, T):
+        for k in range(K):
+            if t + k < T:
+                err.append((pred[:, t, k].double().numpy() - y[:, t + k]) ** 2)
+    want = float(np.mean(np.stack(err)))
+    got = float(SINE.loss(_Fixed(pred), b))
+    assert got == pytest.approx(want, rel=1e-5)
+    early = pred.clone()
+    early[:, :start] += 100.0                                       # context steps: not counted
+    assert float(SINE.loss(_Fixed(early), b)) == pytest.approx(got, rel=1e-6)
+    late = pred.clone()
+    late[:, start] += 1.0
+    assert float(SINE.loss(_Fixed(late), b)) > got + 1e-3
+
+
 def test_sine_series_follow_the_two_wave_formula():
     """Without noise a series is a sum of two sines: its spectrum has at most two peaks."""
     s = make_series(200, gen(3), length=4000)
