@@ -34,6 +34,38 @@ class Generation:
     stopped: str = "length"
 
 
+def generate_tokens(step, tokens, max_new_tokens: int, max_len: int, *, greedy: bool = True,
+                    temperature: float = 1.0, top_k=None, top_p=None, eos_id: int | None = None,
+                    seed: int | None = None, return_attention: bool = False) -> Generation:
+    """The token-by-token loop shared by the decoder and the encoder-decoder.
+
+    step(tokens (B, T), new (B, t)) runs the model (on `new` with a KV cache, else on all of
+    `tokens`) and returns its output. Adds one chosen token per step until max_new_tokens, until
+    the sequence is max_len long (stopped "length"), or until every row has written eos_id.
+    """
+    gen = torch.Generator(device="cpu").manual_seed(seed) if seed is not None else None
+    result, new = Generation(tokens), tokens
+    finished = torch.zeros(tokens.size(0), dtype=torch.bool, device=tokens.device)
+    for _ in range(max_new_tokens):
+        if tokens.size(1) >= max_len:
+            result.stopped = "length"
+            break
+        out = step(tokens, new)
+        nxt, probs = choose_next(out.logits[:, -1], greedy, temperature, top_k, top_p, gen)
+        tokens = torch.cat([tokens, nxt[:, None]], dim=1)                 # (B, T + 1)
+        result.probs.append(probs)
+        if return_attention:
+            result.steps.append({n: w[:, :, -1:] for n, w in out.attention.items()})
+        new = nxt[:, None]                                                # (B, 1)
+        if eos_id is not None:
+            finished |= nxt == eos_id
+            if bool(finished.all()):
+                result.stopped = "eos"
+                break
+    result.tokens = tokens
+    return result
+
+
 class Decoder(AttentionModel):
     kind = "decoder"
 
@@ -83,31 +115,16 @@ class Decoder(AttentionModel):
         attention. Stops at eos_id (every row) or max_new_tokens, or at max_len."""
         if self.regression:
             raise ValueError("generate() is for token models; use forecast() for real values")
-        gen = torch.Generator(device="cpu").manual_seed(seed) if seed is not None else None
         use_cache = use_cache and len(self.decoder.blocks) > 0   # no layers: nothing to cache
         cache = self.new_cache() if use_cache else None
-        tokens, result = idx, Generation(idx)
-        step_input = idx
-        finished = torch.zeros(idx.size(0), dtype=torch.bool, device=idx.device)
-        for _ in range(max_new_tokens):
-            if tokens.size(1) >= self.cfg.max_len:
-                result.stopped = "length"
-                break
-            out = self(step_input if use_cache else tokens, cache=cache,
-                       return_attention=return_attention, head_mask=head_mask)
-            nxt, probs = choose_next(out.logits[:, -1], greedy, temperature, top_k, top_p, gen)
-            tokens = torch.cat([tokens, nxt[:, None]], dim=1)             # (B, T + 1)
-            result.probs.append(probs)
-            if return_attention:
-                result.steps.append({n: w[:, :, -1:] for n, w in out.attention.items()})
-            step_input = nxt[:, None]                                     # (B, 1)
-            if eos_id is not None:
-                finished |= nxt == eos_id
-                if bool(finished.all()):
-                    result.stopped = "eos"
-                    break
-        result.tokens = tokens
-        return result
+
+        def step(tokens, new):                                   # (B, T), (B, t) -> logits etc.
+            return self(new if use_cache else tokens, cache=cache,
+                        return_attention=return_attention, head_mask=head_mask)
+
+        return generate_tokens(step, idx, max_new_tokens, self.cfg.max_len, greedy=greedy,
+                               temperature=temperature, top_k=top_k, top_p=top_p,
+                               eos_id=eos_id, seed=seed, return_attention=return_attention)
 
     @torch.no_grad()
     def forecast(self, x, n_steps: int):

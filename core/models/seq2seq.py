@@ -14,9 +14,8 @@ from ..attention import causal_mask
 from ..blocks import Stack
 from ..config import Seq2SeqConfig
 from ..positional import PositionalEmbedding, RotaryEmbedding
-from ..sampling import choose_next
 from .base import AttentionModel, ModelOutput, make_output
-from .decoder import Generation
+from .decoder import Generation, generate_tokens
 
 
 class Seq2Seq(AttentionModel):
@@ -78,29 +77,18 @@ class Seq2Seq(AttentionModel):
                  use_cache: bool = True, head_mask=None) -> Generation:
         """Translate src (B, Ts): start from bos_id and add tokens until eos_id or the limit.
         result.tokens starts with the BOS column; result.steps hold decoder.* attention rows."""
-        gen = torch.Generator(device="cpu").manual_seed(seed) if seed is not None else None
         enc = self.encode(src, head_mask=head_mask)
         use_cache = use_cache and len(self.decoder.blocks) > 0   # no layers: nothing to cache
         cache = self.new_cache() if use_cache else None
-        tokens = torch.full((src.size(0), 1), bos_id, dtype=torch.long, device=src.device)
-        result, step_input = Generation(tokens), tokens
-        finished = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)
-        for _ in range(min(max_new_tokens, self.cfg.max_len - 1)):
-            out = self.decode(step_input if use_cache else tokens, enc.memory, enc.memory_mask,
-                              cache, return_attention=return_attention, head_mask=head_mask)
-            nxt, probs = choose_next(out.logits[:, -1], greedy, temperature, top_k, top_p, gen)
-            tokens = torch.cat([tokens, nxt[:, None]], dim=1)             # (B, T + 1)
-            result.probs.append(probs)
-            if return_attention:
-                result.steps.append({n: w[:, :, -1:] for n, w in out.attention.items()})
-            step_input = nxt[:, None]
-            if eos_id is not None:
-                finished |= nxt == eos_id
-                if bool(finished.all()):
-                    result.stopped = "eos"
-                    break
-        result.tokens = tokens
-        return result
+        bos = torch.full((src.size(0), 1), bos_id, dtype=torch.long, device=src.device)  # (B, 1)
+
+        def step(tokens, new):                                   # (B, T), (B, t) -> logits etc.
+            return self.decode(new if use_cache else tokens, enc.memory, enc.memory_mask, cache,
+                               return_attention=return_attention, head_mask=head_mask)
+
+        return generate_tokens(step, bos, max_new_tokens, self.cfg.max_len, greedy=greedy,
+                               temperature=temperature, top_k=top_k, top_p=top_p,
+                               eos_id=eos_id, seed=seed, return_attention=return_attention)
 
     def positional_encoding(self) -> torch.Tensor:
         return self.rope.angles.clone() if self.rope is not None else self.src_pos.table()
