@@ -9,7 +9,6 @@ ATTNVIZ_TEST_CHECKPOINTS=folder runs the suite against another checkpoint folder
 from __future__ import annotations
 
 import base64
-import json
 import os
 from pathlib import Path
 
@@ -19,7 +18,9 @@ import pytest
 import ui.models
 from core.tasks import TASKS
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+from app_helpers import APP, ok, title
+from app_helpers import figures as charts
+
 KINDS = ("decoder", "seq2seq")
 if os.environ.get("ATTNVIZ_TEST_CHECKPOINTS"):
     ui.models.CHECKPOINT_DIR = Path(os.environ["ATTNVIZ_TEST_CHECKPOINTS"])
@@ -41,18 +42,6 @@ def at():
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
     return at.switch_page("views/decoding.py").run()
-
-
-def ok(at) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def charts(at) -> list[dict]:
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
-def title(fig) -> str:
-    return (fig["layout"].get("title") or {}).get("text") or ""
 
 
 def row_length(at) -> int:

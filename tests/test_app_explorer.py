@@ -7,7 +7,6 @@ ATTNVIZ_TEST_CHECKPOINTS=folder runs the suite against another checkpoint folder
 """
 from __future__ import annotations
 
-import base64
 import os
 from pathlib import Path
 
@@ -20,7 +19,9 @@ from core import analysis
 from core.checkpoints import load_checkpoint
 from core.tasks import TASKS
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+from app_helpers import APP, decode, ok
+from app_helpers import figures as charts
+
 KINDS = ("encoder", "decoder", "seq2seq")
 if os.environ.get("ATTNVIZ_TEST_CHECKPOINTS"):
     ui.models.CHECKPOINT_DIR = Path(os.environ["ATTNVIZ_TEST_CHECKPOINTS"])
@@ -65,21 +66,8 @@ def open_(at, row, text=None, view="One head"):
     return at.run()
 
 
-def ok(at) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-
-
-def charts(at) -> list[dict]:
-    import json
-    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-
-
 def z_of(spec: dict, trace: int = 0) -> np.ndarray:
-    z = spec["data"][trace]["z"]
-    if isinstance(z, dict):                  # plotly 7: {"dtype", "bdata", "shape"}
-        shape = tuple(int(s) for s in str(z["shape"]).split(","))
-        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"]).reshape(shape)
-    return np.array(z, dtype=float)
+    return decode(spec["data"][trace]["z"])
 
 
 def heatmap_z(at) -> np.ndarray:

@@ -1,15 +1,11 @@
 """The Attention math page as a user drives it (Streamlit AppTest)."""
 from __future__ import annotations
 
-import base64
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+from app_helpers import APP, decode, figures, title
 
 
 @pytest.fixture
@@ -19,23 +15,6 @@ def at():
     at.switch_page("views/attention_math.py").run()
     assert not at.exception
     return at
-
-
-def figures(at) -> list[dict]:
-    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
-
-
-def title(fig) -> str:
-    return fig["layout"].get("title", {}).get("text", "")
-
-
-def decode(z) -> np.ndarray:
-    """A figure array: plotly 7 writes numpy arrays as {"dtype", "bdata", "shape"}."""
-    if isinstance(z, dict):
-        a = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
-        shape = [int(s) for s in str(z.get("shape", a.size)).split(",")]
-        return a.reshape(shape)
-    return np.array(z, dtype=float)
 
 
 def matrix(at, prefix: str) -> np.ndarray:

@@ -1,8 +1,6 @@
 """The Positional encodings page as a user drives it (Streamlit AppTest)."""
 from __future__ import annotations
 
-import base64
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.positional import sinusoidal_encoding
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+from app_helpers import APP, decode, figures, title
 
 
 @pytest.fixture
@@ -21,23 +19,6 @@ def at():
     at.switch_page("views/positional.py").run()
     assert not at.exception
     return at
-
-
-def figures(at) -> list[dict]:
-    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
-
-
-def title(fig) -> str:
-    return fig["layout"].get("title", {}).get("text", "")
-
-
-def decode(z) -> np.ndarray:
-    """A figure array: plotly 7 writes numpy arrays as {"dtype", "bdata", "shape"}."""
-    if isinstance(z, dict):
-        a = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
-        shape = [int(s) for s in str(z.get("shape", a.size)).split(",")]
-        return a.reshape(shape)
-    return np.asarray(z, dtype=float)
 
 
 def encoding_heatmap(at) -> dict:

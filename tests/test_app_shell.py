@@ -6,23 +6,18 @@ does on every run) still runs under app.py's router: ui.theme.ensure_router.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from ui.navigation import LECTURE_PATH, PAGES, ROOT, entry, existing
 from ui.theme import PRESENTER_CSS
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+from app_helpers import APP, ok
+
 PAGE_FILES = [e[0] for entries in PAGES.values() for e in existing(entries)]
 # The Train page times a few steps of the chosen architecture: keep it tiny here.
 TINY_TRAIN = {"train_w_sort.layers": 1, "train_w_sort.heads": 2, "train_w_sort.d_model": 16,
               "train_w_sort.batch": 16, "train_w_sort.steps": 60}
-
-
-def ok(at) -> None:
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def app(presenter: bool | None = None) -> AppTest:

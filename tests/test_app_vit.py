@@ -6,9 +6,7 @@ digit PNG's predicted class holds for any weights.
 """
 from __future__ import annotations
 
-import base64
 import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +22,8 @@ from core.tasks import TASKS
 from ui import vit_views as vv
 from viz.images import with_patch_targets
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+from app_helpers import APP, decode, figure, figures, title
+
 SHIPPED = [r for r in ui.models.checkpoints(("vit",)) if r["shipped"]]
 
 
@@ -66,29 +65,6 @@ def open_page(name: str) -> AppTest:
 
 
 # ----------------------------------------------------------------------------- helpers
-def figures(at) -> list[dict]:
-    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
-
-
-def title(fig) -> str:
-    return (fig["layout"].get("title") or {}).get("text") or ""
-
-
-def figure(at, start: str) -> dict:
-    found = [f for f in figures(at) if title(f).startswith(start)]
-    assert len(found) == 1, (start, [title(f) for f in figures(at)])
-    return found[0]
-
-
-def decode(z) -> np.ndarray:
-    """A figure array: plotly 7 writes numpy arrays as {"dtype", "bdata", "shape"}."""
-    if isinstance(z, dict):
-        a = np.frombuffer(base64.b64decode(z["bdata"]), dtype=z["dtype"])
-        shape = [int(s) for s in str(z.get("shape", a.size)).split(",")]
-        return a.reshape(shape)
-    return np.asarray(z, dtype=float)
-
-
 def heat(fig) -> np.ndarray:
     [trace] = [t for t in fig["data"] if t.get("name") == "attention"]
     return decode(trace["z"])

@@ -4,23 +4,17 @@ ignored, never an exception. Driven through Streamlit's AppTest (`at.query_param
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import ui.models
 from core.tasks import TASKS
 
-APP = Path(__file__).resolve().parents[1] / "app.py"
+from app_helpers import APP, ok
 
 
 def rows(*kinds):
     return [r for r in ui.models.checkpoints(kinds) if r["shipped"]]
-
-
-def ok(at) -> None:
-    assert not at.exception, [e.value for e in at.exception]
 
 
 def open_with(page: str, **params) -> AppTest:
