@@ -103,7 +103,12 @@ def _read(path, tensors: bool):
                               f"{MAX_BYTES // 2**20} MB a checkpoint may be")
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            if tensors:
+                data = f.read()
+            else:                        # the header alone: listing a folder stays cheap
+                data = f.read(8)
+                if len(data) == 8 and struct.unpack("<Q", data)[0] <= size - 8:
+                    data += f.read(struct.unpack("<Q", data)[0])
     except OSError as e:                 # a folder, no permission, a vanished file
         raise CheckpointError(f"{name}: cannot read the file ({e.strerror or e})") from None
     # A safetensors file is an 8-byte header length, then a JSON header that starts with "{".

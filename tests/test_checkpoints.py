@@ -6,6 +6,7 @@ import json
 import os
 import pickle
 import struct
+from pathlib import Path
 
 import pytest
 import torch
@@ -400,3 +401,32 @@ def test_config_within_limits_but_far_larger_than_the_file_is_refused_before_bui
     with pytest.raises(CheckpointError, match="needs .* parameters"):
         load_checkpoint(path)
     assert built == []
+
+
+def test_read_metadata_reads_only_the_header(tmp_path, good_file, monkeypatch):
+    """Listing a folder must not read every checkpoint's weights."""
+    path, model = good_file
+    data = path.read_bytes()
+    header_end = 8 + struct.unpack("<Q", data[:8])[0]
+    assert header_end < len(data)
+    read = []
+    real_open = open
+
+    class Counting(io.BufferedReader):
+        def read(self, n=-1):
+            chunk = super().read(n)
+            read.append(len(chunk))
+            return chunk
+
+    def counting_open(p, mode="r", *args, **kwargs):
+        if mode == "rb" and Path(p) == path:
+            return Counting(io.FileIO(p, "rb"))
+        return real_open(p, mode, *args, **kwargs)
+
+    monkeypatch.setattr(ckpt, "open", counting_open, raising=False)
+    meta = read_metadata(path)
+    assert meta["info"] == {"a": 1} and meta["kind"] == model.kind
+    assert sum(read) == header_end
+    read.clear()
+    load_checkpoint(path)
+    assert sum(read) == len(data)
