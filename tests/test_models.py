@@ -388,6 +388,21 @@ def test_model_head_mask_by_module_name(device):
     torch.testing.assert_close(off, by_hand, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_head_mask_name_the_model_lacks_is_an_error(device, kind):
+    model = tiny_model(kind, device)
+    inputs = tiny_inputs(kind, device)
+    names = model.attention_names()
+    H = model.cfg.n_heads
+    good = {names[-1]: torch.zeros(H, device=device)}
+    with torch.no_grad():
+        model(*inputs, head_mask=good)                          # every real name is accepted
+        typo = names[-1].replace("attn", "atn")
+        with pytest.raises(ValueError, match="atn") as e:
+            model(*inputs, head_mask={**good, typo: torch.zeros(H, device=device)})
+        assert names[0] in str(e.value)                          # the message lists the real ones
+
+
 # ----------------------------------------------------------------------------- ViT
 def test_patchify_is_row_major():
     img = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)

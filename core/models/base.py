@@ -50,6 +50,16 @@ class AttentionModel(nn.Module):
         """Dotted names of every MultiHeadAttention, as `named_modules()` gives them."""
         return [n for n, m in self.named_modules() if isinstance(m, MultiHeadAttention)]
 
+    def check_head_mask(self, head_mask) -> None:
+        """A head mask names attention modules of this model ({name: (H,)}); a name this model
+        does not have (a typo, another model's name) is an error, not a silent no-op."""
+        if head_mask:
+            names = self.attention_names()
+            unknown = sorted(set(head_mask) - set(names))
+            if unknown:
+                raise ValueError(f"head_mask names no attention module of this model: "
+                                 f"{', '.join(map(repr, unknown[:3]))}; it has {', '.join(names)}")
+
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device

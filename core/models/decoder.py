@@ -88,6 +88,7 @@ class Decoder(AttentionModel):
     def forward(self, x, cache=None, return_attention=False, return_scores=False,
                 head_mask=None):
         """cache: list of KVCache from new_cache() to decode incrementally (x = the new steps)."""
+        self.check_head_mask(head_mask)
         if self.regression and x.dim() == 2:
             x = x.unsqueeze(-1)                                           # (B, T, n_in)
         T = x.size(1)

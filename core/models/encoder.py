@@ -28,6 +28,7 @@ class Encoder(AttentionModel):
         self.head = nn.Linear(cfg.d_model, cfg.n_classes)
 
     def forward(self, idx, return_attention=False, return_scores=False, head_mask=None):
+        self.check_head_mask(head_mask)
         B, T = idx.shape
         keep = idx != self.cfg.pad_id                                     # (B, T)
         mask = None if bool(keep.all()) else keep[:, None, None, :]      # (B, 1, 1, T)

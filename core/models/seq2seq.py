@@ -39,6 +39,7 @@ class Seq2Seq(AttentionModel):
         return h if pe is None else h + pe
 
     def encode(self, src, return_attention=False, return_scores=False, head_mask=None):
+        self.check_head_mask(head_mask)
         keep = src != self.cfg.pad_id                                     # (B, Ts)
         mask = keep[:, None, None, :]                                     # (B, 1, 1, Ts)
         records = self._records(return_attention, return_scores)
@@ -50,6 +51,7 @@ class Seq2Seq(AttentionModel):
 
     def decode(self, tgt, memory, memory_mask=None, cache=None, return_attention=False,
                return_scores=False, head_mask=None):
+        self.check_head_mask(head_mask)
         T = tgt.size(1)
         offset = len(cache[0]) if cache else 0
         mask = causal_mask(T, device=tgt.device, Tk=offset + T)           # (T, offset + T)

@@ -43,6 +43,7 @@ class ViT(AttentionModel):
         self.head = nn.Linear(cfg.d_model, cfg.n_classes)
 
     def forward(self, images, return_attention=False, return_scores=False, head_mask=None):
+        self.check_head_mask(head_mask)
         cfg = self.cfg
         if images.dim() == 3:
             images = images.unsqueeze(1)                                  # (B, 1, H, W)
