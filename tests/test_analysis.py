@@ -330,7 +330,9 @@ def test_attention_cost_stops_within_budget():
     rows = attention_cost([16, 64, 256, 1024, 4096, 8192], d_model=16, n_heads=2,
                           device="cpu", repeats=3, max_seconds=budget)
     took = time.perf_counter() - t0
-    assert took < budget + 0.5
+    # which lengths ran is the behaviour under test; the wall-clock bound only catches a run
+    # of the seconds-long 4096 / 8192 lengths (a busy machine took 0.82 s for the small ones)
+    assert took < budget + 2.0
     assert rows and rows[-1]["stopped"] is True and rows[-1]["reason"]
     assert len(rows) < 6 and all(not r["stopped"] for r in rows[:-1])
 

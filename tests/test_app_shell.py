@@ -1,8 +1,8 @@
 """The app shell through Streamlit's AppTest: the home page's lecture path, the shared sidebar
 (presenter toggle, device caption) on every page, and presenter mode on and off on every page.
 
-A page reached directly (as a link to /explorer does on a freshly started server, and as AppTest
-does on every run) still runs under app.py's router: ui.theme.ensure_router.
+Every page runs under app.py's router, shared sidebar included (the page scripts live in views/,
+so Streamlit never runs one on its own; tests/e2e/test_direct_link.py checks a direct link).
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_every_page_renders_in_both_modes(presenter):
         at.switch_page(f"views/{file}").run()
         ok(at)
         assert at.title, f"{file}: no title"
-        # the shared sidebar is there even though AppTest opens the page directly
+        # the shared sidebar (app.py's) is on every page
         assert at.sidebar.toggle(key="presenter").value is presenter, file
         assert any(c.value.startswith("Device:") for c in at.sidebar.caption), file
         assert presenter_css_shown(at) is presenter, file

@@ -2,9 +2,7 @@
 import streamlit as st
 
 from ui.navigation import LECTURE_PATH, PAGES, ROOT, entry
-from ui.sidebar import presenter
 
-presenter()                                    # under app.py's router, even from a direct link
 st.title("Attention Visualizer")
 st.markdown(
     "See what every head of a transformer attends to. Every page works offline, from small "

@@ -11,7 +11,6 @@ from viz.attention import attention_heatmap
 from viz.common import PLOTLY_CONFIG
 from viz.training import training_curves
 
-presenter()                                  # runs the page under app.py's router
 st.title("Train a model")
 if not TASKS:
     st.error("No task is available.")

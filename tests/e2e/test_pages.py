@@ -25,12 +25,17 @@ def test_home_links_every_page(app: App):
     app.open("/", "h1:has-text('Attention Visualizer')")
     links = app.page.get_by_test_id("stPageLink")
     expect(links.first).to_be_visible()
-    hrefs = {a.get_attribute("href").rstrip("/").rsplit("/", 1)[-1]
-             for a in links.locator("a").all()}
+    wanted = {p.strip("/") for p in PAGES if p != "/"}
+
+    def hrefs() -> set:
+        return {a.get_attribute("href").rstrip("/").rsplit("/", 1)[-1]
+                for a in links.locator("a").all()}
+    # once seen mid-draw with only the first two links: wait for the rest, up to the usual limit
+    app.until(lambda: wanted <= hrefs(), f"links to every page ({sorted(wanted)})")
     nav = {a.get_attribute("href").rstrip("/").rsplit("/", 1)[-1]
            for a in app.page.get_by_test_id("stSidebarNav").locator("a").all()}
-    assert {p.strip("/") for p in PAGES if p != "/"} <= hrefs, hrefs
-    assert nav >= hrefs
+    assert wanted <= hrefs(), hrefs()
+    assert nav >= hrefs()
 
 
 def test_attention_math_causal_mask_adds_the_masked_scores(app: App):
