@@ -172,21 +172,28 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser, app_url, blocked_requests, request):
-    """A fresh browser context (so a fresh Streamlit session) that can reach only 127.0.0.1."""
+def offline_page(browser, blocked: list):
+    """A fresh browser context (so a fresh Streamlit session) that can reach only the loopback
+    address; every other request is aborted and appended to `blocked`. -> (context, page)."""
     context = browser.new_context(viewport=VIEWPORT)
 
     def offline(route):
         if urlparse(route.request.url).hostname in LOCAL_HOSTS:
             route.continue_()
         else:
-            blocked_requests.append(route.request.url)
+            blocked.append(route.request.url)
             route.abort()
 
     context.route("**/*", offline)
     pg = context.new_page()
     pg.set_default_timeout(WAIT_MS)
+    return context, pg
+
+
+@pytest.fixture
+def page(browser, app_url, blocked_requests, request):
+    """A fresh browser context (so a fresh Streamlit session) that can reach only 127.0.0.1."""
+    context, pg = offline_page(browser, blocked_requests)
     yield pg
     try:
         SHOTS.mkdir(exist_ok=True)

@@ -11,8 +11,7 @@ import subprocess
 
 import pytest
 
-from .conftest import (APP, CHROMIUM_ARGS, REPO, VIEWPORT, WAIT_MS, App, free_port,
-                       server_command, stop, wait_healthy)
+from .conftest import APP, REPO, App, free_port, offline_page, server_command, stop, wait_healthy
 
 # Records the text of every sidebar menu entry the page ever shows, from the first paint on.
 RECORD_MENU = """
@@ -47,12 +46,9 @@ def test_direct_link_on_a_fresh_server_shows_only_the_apps_menu(browser, fresh_u
     titles = {title for entries in PAGES.values() for _, title, _, _ in existing(entries)}
     assert not (REPO / "pages").exists(), "a pages/ folder brings back the raw menu"
     assert APP.exists()
-    context = browser.new_context(viewport=VIEWPORT)
-    context.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url
-                  else r.abort())
+    blocked = []
+    context, page = offline_page(browser, blocked)
     try:
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
         page.add_init_script(RECORD_MENU)
         app = App(page, fresh_url)
         app.open("/explorer", "[data-testid='stSidebarNavLink']")
@@ -61,5 +57,6 @@ def test_direct_link_on_a_fresh_server_shows_only_the_apps_menu(browser, fresh_u
         assert seen, "the menu was never drawn"
         assert seen <= titles, f"menu entries that are not pages of the app: {seen - titles}"
         assert "Attention explorer" in seen
+        assert not blocked, f"requests that left 127.0.0.1: {blocked}"
     finally:
         context.close()
