@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from viz import theme
+from viz import sizing, theme
 from viz.theme import (ATTENTION_SCALE, DIVERGING_SCALE, HEAD_COLOURS,  # noqa: F401 (re-export)
                        PRESENTER_SCALE)
 
@@ -24,9 +24,20 @@ def to_numpy(x) -> np.ndarray:
     return np.asarray(x)
 
 
-def style(fig, presenter: bool = False, height: int | None = None, dark: bool = False, **kw):
-    """The figure theme (viz.theme.apply): type sizes for the mode, colours for the background."""
+def style(fig, presenter: bool = False, height: int | None = None, dark: bool = False,
+          wrap_to: int | None = None, **kw):
+    """The figure theme (viz.theme.apply): type sizes for the mode, colours for the background.
+    wrap_to: the figure's width in px, to break a long title into lines that fit it."""
+    title = fig.layout.title.text
+    if wrap_to and title:
+        fig.update_layout(title_text=sizing.wrap(title.replace("<br>", " "), wrap_to - 20,
+                                                 theme.sizes(presenter).title))
     return theme.apply(fig, presenter=presenter, dark=dark, height=height, **kw)
+
+
+def column(width: int | None, presenter: bool, fraction: float = 1.0) -> int:
+    """width, or that fraction of the mode's content width (the page's column) when None."""
+    return int(width) if width else int(sizing.content_width(presenter=presenter) * fraction)
 
 
 def tick_step(n: int, max_labels: int) -> int:

@@ -85,13 +85,17 @@ def _token_axes(fig, q: list[str], k: list[str], max_labels: int, categories=Non
 
 def square_map(fig, Tq: int, Tk: int, q: list[str], k: list[str], title, presenter: bool,
                dark: bool, width=None, max_height=None, max_labels: int = 10**9,
-               categories=None, colorbar: bool = True, axis_titles: bool = True):
+               categories=None, colorbar: bool = True, axis_titles=True,
+               colorbar_title: str = "weight"):
     """Size fig (one map, Tq × Tk) with sizing.heatmap_size: square cells that stay square
     when the page narrows the figure (scaleanchor), thinned labels that cannot overlap, axis
-    titles naming query and key, the title wrapped to the figure's width. Returns the size."""
+    titles (True: naming query and key; or (y title, x title); False: none), the title wrapped
+    to the figure's width. Returns the size."""
     s = sizes(presenter)
+    if axis_titles is True:
+        axis_titles = (QUERY_TITLE, KEY_TITLE)
     kw = dict(presenter=presenter, width=width, max_height=max_height, colorbar=colorbar,
-              axis_titles=axis_titles)
+              axis_titles=bool(axis_titles))
     size = sizing.heatmap_size(Tq, Tk, q, k, **kw)
     text = None
     if title:
@@ -101,13 +105,13 @@ def square_map(fig, Tq: int, Tk: int, q: list[str], k: list[str], title, present
     steps = (max(size.y_step, tick_step(Tq, max_labels)), max(size.x_step, tick_step(Tk, max_labels)))
     _token_axes(fig, q, k, max_labels, categories=categories, steps=steps)
     fig.update_xaxes(tickangle=size.x_angle, constrain="domain",
-                     title_text=KEY_TITLE if axis_titles else None)
+                     title_text=axis_titles[1] if axis_titles else None)
     fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain",
-                     title_text=QUERY_TITLE if axis_titles else None)
+                     title_text=axis_titles[0] if axis_titles else None)
     fig.update_layout(title=dict(text=text, x=0, xanchor="left", xref="container", pad=dict(l=10)))
     if colorbar:
         for t in fig.data:
             if isinstance(t, go.Heatmap):
-                t.colorbar.update(sizing.colorbar_spec(presenter))
+                t.colorbar.update(sizing.colorbar_spec(presenter, colorbar_title))
     style(fig, presenter, dark=dark, width=size.width, height=size.height, margin=size.margin)
     return size

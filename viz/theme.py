@@ -154,7 +154,7 @@ def apply(fig, presenter: bool = False, dark: bool = False, height: int | None =
     else 10 px around and room for the title. Returns fig.
     """
     s, p = sizes(presenter), palette(dark)
-    titled = bool(fig.layout.title.text)
+    lines = fig.layout.title.text.count("<br>") + 1 if fig.layout.title.text else 0
     fig.update_layout(
         template="plotly_dark" if dark else "plotly_white",
         font=dict(size=s.base, color=p["text"]), paper_bgcolor=p["bg"], plot_bgcolor=p["bg"],
@@ -162,7 +162,8 @@ def apply(fig, presenter: bool = False, dark: bool = False, height: int | None =
         legend=dict(font=dict(size=s.legend, color=p["text"]),
                     title=dict(font=dict(size=s.legend, color=p["text"]))),
         hoverlabel=dict(font=dict(size=s.hover)),
-        margin=margin or dict(l=10, r=10, t=int(s.title * 2.2) + 6 if titled else 20, b=10))
+        margin=margin or dict(l=10, r=10, t=int(lines * 1.3 * s.title + 18) if lines else 20,
+                              b=10))
     axis = dict(tickfont=dict(size=s.tick, color=p["text"]), gridcolor=p["grid"],
                 zerolinecolor=p["grid"], linecolor=p["line"], tickcolor=p["line"],
                 title=dict(font=dict(size=s.axis_title, color=p["text"])))
@@ -176,8 +177,8 @@ def apply(fig, presenter: bool = False, dark: bool = False, height: int | None =
     for trace in fig.data:
         if "colorbar" in trace:
             trace.colorbar.update(_colorbar_update(s, p["text"]))
-        if "marker" in trace and trace.marker is not None and "colorbar" in trace.marker:
-            trace.marker.colorbar.update(_colorbar_update(s, p["text"]))
+        if "marker" in trace and trace.marker.showscale:            # only a shown bar: a
+            trace.marker.colorbar.update(_colorbar_update(s, p["text"]))  # colorbar makes one
     for name in fig.layout:
         if name.startswith("coloraxis"):
             fig.layout[name].colorbar.update(_colorbar_update(s, p["text"]))
