@@ -6,6 +6,8 @@ runs a model.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from viz import sizing, theme
@@ -51,3 +53,11 @@ def thin_ticks(labels, max_labels: int = 48, step: int | None = None):
     k = tick_step(len(labels), max_labels) if step is None else max(1, int(step))
     idx = list(range(0, len(labels), k))
     return idx, [labels[i] for i in idx]
+
+
+def decade_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
+    """Powers of ten covering [lo, hi] for a log axis, labelled 0.001, 1, 10, 1,000, ...
+    (plotly's own log ticks add 2 and 5 between decades, in smaller type)."""
+    k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+    vals = [10.0 ** k for k in range(k0, k1 + 1)]
+    return vals, [f"{v:,.0f}" if v >= 1 else f"{v:g}" for v in vals]

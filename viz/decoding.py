@@ -49,7 +49,7 @@ def causal_mask_figure(labels, step: int, presenter: bool = False, *, dark: bool
     cd[..., 1] = np.asarray(labels, dtype=object)[None, :]
     cd[..., 2] = np.where(z == 1, "may attend", "blocked (future)")
     fig = go.Figure(go.Heatmap(
-        z=z, x=np.arange(T), y=np.arange(T), zmin=0, zmax=1, showscale=False, xgap=1, ygap=1,
+        z=z, x=np.arange(T), y=np.arange(T), zmin=0, zmax=1, showscale=False,
         colorscale=[[0, BLOCKED_COLOUR], [0.5, BLOCKED_COLOUR], [0.5, ALLOWED_COLOUR],
                     [1, ALLOWED_COLOUR]], customdata=cd,
         hovertemplate=("query %{customdata[0]} (pos %{y}) → key %{customdata[1]} (pos %{x}): "
@@ -58,6 +58,8 @@ def causal_mask_figure(labels, step: int, presenter: bool = False, *, dark: bool
                   line=dict(color=HIGHLIGHT, width=4 if presenter else 3))
     size = square_map(fig, T, T, labels, labels, f"causal mask: query {step} sees keys 0..{step}",
                       presenter, dark, width, max_height, colorbar=False)
+    if size.cell >= 8:                                               # a 1 px grid, not a mesh
+        fig.data[0].update(xgap=1, ygap=1)
     mark = sizes(presenter).cell
     if T * T <= MAX_TEXT_CELLS and size.cell >= mark:                # "×" fits in a cell
         fig.data[0].update(text=np.where(z == 0, "×", ""), texttemplate="%{text}",

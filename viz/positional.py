@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from viz import sizing
-from viz.common import column, style, thin_ticks, to_numpy
+from viz.common import column, decade_ticks, style, thin_ticks, to_numpy
 from viz.maps import square_map
 from viz.theme import diverging_scale, line_colours, sizes, weight_scale
 
@@ -102,13 +102,6 @@ def dimension_curves(pe, dims, wavelengths=None, presenter: bool = False, *,
     return fig.update_layout(margin=dict(b=x_h + legend_h))
 
 
-def _decades(lo: float, hi: float) -> tuple[list[float], list[str]]:
-    """Powers of ten covering [lo, hi], labelled 1, 10, 100, 1,000, ..."""
-    k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    vals = [10.0 ** k for k in range(k0, k1 + 1)]
-    return vals, [f"{v:,.0f}" if v >= 1 else f"{v:g}" for v in vals]
-
-
 def wavelength_plot(wavelengths, presenter: bool = False, *, dark: bool = False,
                     width: int | None = None):
     """Period (in positions) of each dimension on a log axis with one tick per decade, and two
@@ -135,7 +128,7 @@ def wavelength_plot(wavelengths, presenter: bool = False, *, dark: bool = False,
                                  textfont=dict(size=sizes(presenter).tick),
                                  line=dict(color="grey", dash=dash), hoverinfo="skip"))
     lo, hi = float(w.min()), float(w.max())
-    vals, text = _decades(lo, hi * 3)
+    vals, text = decade_ticks(lo, hi * 3)
     fig.update_yaxes(type="log", title="period (positions)", tickmode="array", tickvals=vals,
                      ticktext=text, range=[math.log10(vals[0]), math.log10(hi) + 0.45],
                      minor=dict(showgrid=False, ticks=""))

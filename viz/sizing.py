@@ -12,22 +12,23 @@ side (5rem of a 16 px root font) and 100 px in presenter mode (its CSS sets a 20
 
 and a figure is seen whole when it is at most window height − 80 px tall (Streamlit's 60 px
 top bar and a margin): 640 px at 720, 1000 px at 1080. Text widths are estimated, on the safe
-side, as CHAR_EM × font size per character (Open Sans, Source Sans and DejaVu Sans digits and
-lower case are 0.50-0.64 em wide); a text line takes LINE_EM × font size.
+side, as CHAR_EM × font size per character (digits are 0.50 em wide in Source Sans, the app's
+font, 0.56-0.57 em in Arial and Open Sans, plotly's default); a text line takes LINE_EM × font
+size.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from viz.theme import sizes
+from viz.theme import sizes, title_margin
 
 SIDEBAR_PX = 300
 PADDING_PX = {False: 80, True: 100}        # each side of the main block
 TOP_PX = 80                                # top bar + margin: height not available to a figure
 SCREENS = {"projector": (1280, 720), "screen": (1920, 1080)}
 DEFAULT_SCREEN = {True: SCREENS["projector"], False: SCREENS["screen"]}
-CHAR_EM = 0.64                             # labels: digits, short tokens (safe side)
+CHAR_EM = 0.6                              # labels: digits, short tokens (safe side)
 PROSE_EM = 0.52                            # titles: mixed words (Arial-like fonts: 0.43-0.47)
 LINE_EM = 1.3
 GAP_PX = 4                                 # clear space between neighbouring labels
@@ -134,7 +135,7 @@ def heatmap_size(Tq: int, Tk: int, q_labels=None, k_labels=None, presenter: bool
     k = [short(x) for x in (range(Tk) if k_labels is None else k_labels)]
     q_w = max(text_px(x, s.tick) for x in q)
     k_w = max(text_px(x, s.tick) for x in k)
-    title_h = title_lines * line_px(s.title) + 14 if title_lines else 16
+    title_h = title_margin(title_lines, s.title)
     axis_h = line_px(s.axis_title) + 10 if axis_titles else 0
     left = int(q_w + 10 + axis_h + 8)
     right = colorbar_px(presenter) if colorbar else 16
@@ -146,9 +147,11 @@ def heatmap_size(Tq: int, Tk: int, q_labels=None, k_labels=None, presenter: bool
 
     cell, top, bottom = fit(line_px(s.tick))
     x_angle, x_step = 0, label_step(cell, k_w)
-    if x_step > 1:                              # horizontal labels would be thinned: stand up
-        cell, top, bottom = fit(k_w)
-        x_angle, x_step = -90, label_step(cell, line_px(s.tick))
+    if x_step > 1:                     # thinned when flat: stand them up if that shows more
+        c2, t2, b2 = fit(k_w)
+        if label_step(c2, line_px(s.tick)) < x_step:
+            cell, top, bottom = c2, t2, b2
+            x_angle, x_step = -90, label_step(cell, line_px(s.tick))
     y_step = label_step(cell, line_px(s.tick))
     margin = dict(l=left, r=right, t=top, b=bottom)
     return HeatmapSize(width=int(math.ceil(left + right + Tk * cell)),

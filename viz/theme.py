@@ -138,6 +138,16 @@ def line_colours(dark: bool = False) -> list[str]:
     return out
 
 
+def title_margin(lines: int, font_px: float) -> int:
+    """Top margin in px that holds a title of `lines` lines. Plotly puts the first line's
+    baseline at the middle of the top margin and the others below it (1.3 em apart), so the
+    margin is twice the larger of the first line's ascent and the rest's depth, plus 4 px."""
+    if lines <= 0:
+        return 20
+    depth = max(0.95 * font_px, (lines - 1) * 1.3 * font_px + 0.25 * font_px) + 4
+    return int(round(2 * depth))
+
+
 # ----------------------------------------------------------------------------- apply
 def _colorbar_update(s: TypeSizes, text: str) -> dict:
     return dict(tickfont=dict(size=s.colorbar, color=text),
@@ -162,11 +172,12 @@ def apply(fig, presenter: bool = False, dark: bool = False, height: int | None =
         legend=dict(font=dict(size=s.legend, color=p["text"]),
                     title=dict(font=dict(size=s.legend, color=p["text"]))),
         hoverlabel=dict(font=dict(size=s.hover)),
-        margin=margin or dict(l=10, r=10, t=int(lines * 1.3 * s.title + 18) if lines else 20,
-                              b=10))
+        margin=margin or dict(l=10, r=10, t=title_margin(lines, s.title), b=10))
+    fig.update_layout(margin_pad=0)        # Streamlit's template pads the plot area (a grey
+                                           # frame of plot background around every heatmap)
     axis = dict(tickfont=dict(size=s.tick, color=p["text"]), gridcolor=p["grid"],
                 zerolinecolor=p["grid"], linecolor=p["line"], tickcolor=p["line"],
-                title=dict(font=dict(size=s.axis_title, color=p["text"])))
+                title=dict(font=dict(size=s.axis_title, color=p["text"]), standoff=8))
     fig.update_xaxes(**axis)
     fig.update_yaxes(**axis)
     for ann in fig.layout.annotations:
