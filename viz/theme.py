@@ -158,8 +158,8 @@ def apply(fig, presenter: bool = False, dark: bool = False, height: int | None =
           width: int | None = None, margin: dict | None = None):
     """Size and colour every text element of fig for the mode and background (in place).
 
-    Sets tick labels, axis titles, title, subplot titles (annotations without their own larger
-    size), colour bars (trace and coloraxis ones), legend and hover labels; paper, plot, text,
+    Sets tick labels, axis titles, title, subplot titles (annotations with no size or one
+    smaller than the tick labels'), colour bars (trace and coloraxis ones), legend and hover labels; paper, plot, text,
     grid and axis-line colours. height/width in px when given; margin (l, r, t, b) when given,
     else 10 px around and room for the title. Returns fig.
     """
@@ -181,7 +181,7 @@ def apply(fig, presenter: bool = False, dark: bool = False, height: int | None =
     fig.update_xaxes(**axis)
     fig.update_yaxes(**axis)
     for ann in fig.layout.annotations:
-        if ann.font.size is None or ann.font.size < s.subtitle:
+        if ann.font.size is None or ann.font.size < s.tick:   # unset, or too small to read
             ann.font.size = s.subtitle
         if ann.font.color is None:
             ann.font.color = p["text"]
