@@ -39,7 +39,7 @@ def soft_vs_hard(image, soft, hard_index, patch_size: int, head_names=None,
     s = sizes(presenter)
     W = sizing.content_width(presenter=presenter) if width is None else int(width)
     left = int(max(sizing.text_px(t, s.subtitle) for t in names) + 16)
-    panel = max(60.0, min(320.0, (W - left - 40) / 2))
+    panel = max(60.0, min(260.0, (W - left - 40) / 2))
     gap = 24
     fig = make_subplots(rows=n, cols=2, horizontal_spacing=gap / (2 * panel + gap),
                         vertical_spacing=gap / (n * panel + (n - 1) * gap) if n > 1 else 0.0)
