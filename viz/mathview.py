@@ -67,7 +67,7 @@ def matrix_figure(M, row_labels, col_labels, title: str, presenter: bool = False
     width: the px the figure gets (its page column). The cells share it; each value is written
     with as many decimals (up to `decimals`) as fit its cell at the mode's cell font, none when
     not even whole numbers fit (then the title says "values on hover"). Without width, cells
-    are as wide as `decimals` needs. Column labels sit below the matrix, the title (wrapped to the width)
+    are as wide as `decimals` needs and the figure takes the page's width. Column labels sit below the matrix, the title (wrapped to the width)
     above it. Masked cells (−∞, or any non-finite value) are drawn grey with their symbol and
     never reach plotly's z as inf, so the figure serialises to JSON. Rows/columns are placed by
     index, so repeated labels (the same token twice) keep their own row.
@@ -122,14 +122,16 @@ def matrix_figure(M, row_labels, col_labels, title: str, presenter: bool = False
     row_h = max(cell if width is not None else 0.0, sizing.line_px(s.cell) + 10)
     fig_w = int(left + 12 + c * cell)
     heading = f"{title}  ({r}×{c})" + ("" if shown is not None else " · values on hover")
-    text_title = sizing.wrap(heading, fig_w - 10, s.title)
+    # without a width the page stretches the figure to its column: nothing to wrap to
+    text_title = heading if width is None else sizing.wrap(heading, fig_w - 10, s.title)
     lines = text_title.count("<br>") + 1
     # the title fills the top margin (theme.title_margin; a multi-line title anchored at the
     # top loses its first line), so the column labels go below the matrix, out of its way
     top, bottom = title_margin(lines, s.title), int(sizing.line_px(s.tick) + 12)
     fig.update_layout(title=dict(text=text_title, x=0, xanchor="left", xref="container",
                                  pad=dict(l=8)))
-    return style(fig, presenter, dark=dark, width=fig_w, height=int(top + r * row_h + bottom),
+    return style(fig, presenter, dark=dark, width=None if width is None else fig_w,
+                 height=int(top + r * row_h + bottom),
                  margin=dict(l=left, r=12, t=top, b=bottom))
 
 
@@ -173,7 +175,8 @@ def fit_power_law(lengths, values, last: int | None = None) -> PowerFit | None:
 
 
 def growth_title(fits: dict) -> str:
-    """"time grows like N^1.9 here (fit over N = 256–2048)", one clause per fitted panel."""
+    """"attention cost: time grows like N^1.9 here (fit over N = 256–2,048)", one clause per
+    fitted panel."""
     parts = []
     for name, fit in fits.items():
         if fit is None:
@@ -181,7 +184,7 @@ def growth_title(fits: dict) -> str:
         else:
             parts.append(f"{name} grows like N^{fit.exponent:.1f} here (fit over N = "
                          f"{fit.n_min:,.0f}–{fit.n_max:,.0f})")
-    return "; ".join(parts)
+    return "attention cost: " + "; ".join(parts)
 
 
 def _measure_traces(N, y, c, name, unit, colour, presenter, fit):

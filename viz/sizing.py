@@ -77,7 +77,7 @@ def wrap(text: str, width_px: float, font_px: float) -> str:
     lines, line = [], ""
     for word in str(text).split(" "):
         if line and len(line) + 1 + len(word) > per_line:
-            lines.append(line)
+            lines.append(line.rstrip())
             line = word
         else:
             line = f"{line} {word}" if line else word
