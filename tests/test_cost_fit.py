@@ -47,7 +47,7 @@ def test_title_states_the_measured_exponent_not_two(rng):
     secs = 5e-10 * N ** 1.6 * rng.uniform(0.97, 1.03, N.size)
     mb = 4 * 4 * N ** 2 / 1e6                                     # computed: exactly N²
     fig = cost_figure(N, secs, mb)
-    title = fig.layout.title.text.replace("<br>", " ")
+    title = fig.layout.title.text.replace("<br>", " ").replace("\u00a0", " ")
     assert "time grows like N^1.6 here" in title and "memory grows like N^2.0" in title
     assert "N = 256–2,048" in title                               # the 4 longest lengths
     fitted = [t for t in fig.data if t.name.startswith("fit (time)")]
@@ -55,7 +55,7 @@ def test_title_states_the_measured_exponent_not_two(rng):
     x, y = np.asarray(fitted[0].x), np.asarray(fitted[0].y)
     slope = np.polyfit(np.log(x), np.log(y), 1)[0]               # a straight line in log-log
     assert slope == pytest.approx(fit_power_law(N, secs, last=4).exponent, rel=1e-9)
-    assert "computed, not measured" in fig.layout.yaxis2.title.text
+    assert "computed (not measured)" in fig.layout.yaxis2.title.text
     fig = cost_figure(N, secs, mb, memory_measured=True)
     assert "measured (CUDA peak)" in fig.layout.yaxis2.title.text
     assert "too few lengths" in growth_title({"time": None})

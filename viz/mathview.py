@@ -175,15 +175,15 @@ def fit_power_law(lengths, values, last: int | None = None) -> PowerFit | None:
 
 
 def growth_title(fits: dict) -> str:
-    """"attention cost: time grows like N^1.9 here (fit over N = 256–2,048)", one clause per
-    fitted panel."""
+    """"attention cost: time grows like N^1.9 here (N = 256–2,048)", one clause per fitted
+    panel, with the lengths the fit used."""
     parts = []
     for name, fit in fits.items():
         if fit is None:
             parts.append(f"{name}: too few lengths to fit")
         else:
-            parts.append(f"{name} grows like N^{fit.exponent:.1f} here (fit over N = "
-                         f"{fit.n_min:,.0f}–{fit.n_max:,.0f})")
+            parts.append(f"{name} grows like N^{fit.exponent:.1f} here (N\u00a0=\u00a0"
+                         f"{fit.n_min:,.0f}–{fit.n_max:,.0f})")      # kept on one line
     return "attention cost: " + "; ".join(parts)
 
 
@@ -234,13 +234,15 @@ def cost_figure(lengths, seconds, megabytes=None, presenter: bool = False, *,
     if t.size != N.size:
         raise ValueError(f"{t.size} timings for {N.size} lengths")
     colours = line_colours(dark)
-    panels = [("time", t, "s", colours[0], "time (fastest of several runs)")]
+    panels = [("time", t, "s", colours[0], "time, fastest run")]
     if megabytes is not None:
         mb = to_numpy(megabytes).astype(np.float64).reshape(-1)          # (L,)
         if mb.size != N.size:
             raise ValueError(f"{mb.size} memory values for {N.size} lengths")
-        what = "measured (CUDA peak)" if memory_measured else "computed, not measured"
-        panels.append(("memory", mb, "MB", colours[1], f"memory, {what}"))
+        what = "measured (CUDA peak)" if memory_measured else "computed (not measured)"
+        panels.append(("memory", mb, "MB", colours[1], f"MB, {what}"))
+    plot_h = 340 if presenter else 280                   # the plots keep their height however
+                                                         # many lines the title takes
     s = sizes(presenter)
     W = width or sizing.content_width(presenter=presenter)
     y_lab = sizing.text_px("100 µs", s.tick) + sizing.line_px(s.axis_title) + 16
@@ -269,11 +271,10 @@ def cost_figure(lengths, seconds, megabytes=None, presenter: bool = False, *,
                              ticktext=[_unit_label(v, unit) for v in vals])
         fig.update_yaxes(type="log", title=axis_title, row=1, col=k + 1)
     fig.update_layout(title=growth_title(fits))
-    height = 520 if presenter else 420
-    style(fig, presenter, dark=dark, height=height, wrap_to=W, width=W)
+    style(fig, presenter, dark=dark, wrap_to=W, width=W)
     bottom = int(sizing.line_px(s.tick) + sizing.line_px(s.axis_title)
                  + sizing.line_px(s.legend) + 24)
-    plot_h = height - fig.layout.margin.t - bottom
+    fig.update_layout(height=int(fig.layout.margin.t + plot_h + bottom))
     fig.add_annotation(text="thick: fitted power law · dashed: c·N² for comparison",
                        x=0, xref="paper", xanchor="left", y=-(bottom - 6) / plot_h,
                        yref="paper", yanchor="bottom", showarrow=False,
