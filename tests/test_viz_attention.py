@@ -127,8 +127,9 @@ def test_head_grid_one_heatmap_per_head_shared_scale(rng):
     assert (fig.layout.coloraxis.cmin, fig.layout.coloraxis.cmax) == (0.0, 1.0)
     np.testing.assert_array_equal(hm[1 * H + 2].z, w[1, 2])
     titles = {a.text for a in fig.layout.annotations}
-    assert {f"L{l} H{h}" for l in range(L) for h in range(H)} <= titles
-    assert set(names) <= titles
+    assert {f"H{h}" for h in range(H)} <= titles            # column headers
+    assert set(names) <= titles                              # row labels
+    assert all(f"L{l} H{h}: " in hm[l * H + h].hovertemplate for l in range(L) for h in range(H))
     assert fig.layout.xaxis.showticklabels is False
     (shape,) = fig.layout.shapes
     n = 1 * H + 2 + 1

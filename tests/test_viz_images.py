@@ -179,3 +179,22 @@ def test_all_image_figures_serialise_in_presenter_mode(rng):
         assert fig.layout.font.size == 20
         _strict_json(fig)
     assert "rgba" in figs[1].data[1].colorscale[-1][1]
+
+
+def test_position_similarity_grid_square_panels_on_the_patch_grid(rng):
+    g = 5
+    sim = rng.uniform(-1, 1, (g * g, g * g))
+    fig = position_similarity_grid(sim, g, presenter=True, width=390)
+    W = fig.layout.width - fig.layout.margin.l - fig.layout.margin.r
+    H = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    for k in range(g * g):
+        sx = "" if k == 0 else str(k + 1)
+        xd, yd = fig.layout[f"xaxis{sx}"].domain, fig.layout[f"yaxis{sx}"].domain
+        assert (xd[1] - xd[0]) * W == pytest.approx((yd[1] - yd[0]) * H, rel=0.03)  # square
+    # panel (r, c) is patch (r, c)'s similarity, laid out at row r, column c of the grid
+    r, c = 3, 1
+    np.testing.assert_allclose(fig.data[r * g + c].z, sim[r * g + c].reshape(g, g))
+    assert fig.data[r * g + c].xaxis == f"x{r * g + c + 1}"
+    texts = [a.text for a in fig.layout.annotations]
+    assert "patch row" in texts and "patch column" in texts
+    assert texts.count("0") == 2                                    # a row and a column number

@@ -73,19 +73,25 @@ def test_dimension_curves_without_wavelengths_and_bad_dim(rng):
         dimension_curves(pe, [4])
 
 
-def test_wavelength_plot_log_axis_and_reference_lines():
-    _, periods = _sinusoid(1, 64)
+@pytest.mark.parametrize("D", [4, 16, 64, 512])
+def test_wavelength_plot_slowest_line_is_the_last_pair_and_ticks_are_decades(D):
+    _, periods = _sinusoid(1, D)
     fig = wavelength_plot(periods)
     assert fig.layout.yaxis.type == "log"
     np.testing.assert_allclose(fig.data[0].y, periods)
     refs = {t.name: t for t in fig.data[1:]}
     assert len(refs) == 2
-    (fast,) = [t for n, t in refs.items() if n.startswith("2π")]
-    (slow,) = [t for n, t in refs.items() if n.startswith("10000·2π")]
+    (fast,) = [t for n, t in refs.items() if n.startswith("fastest")]
+    (slow,) = [t for n, t in refs.items() if n.startswith("slowest")]
     np.testing.assert_allclose(fast.y, 2 * math.pi)
-    np.testing.assert_allclose(slow.y, 10000 * 2 * math.pi)
-    # the data lie between the two bounds
-    assert fast.y[0] <= periods.min() + 1e-9 and periods.max() < slow.y[0]
+    # the paper's formula for the last pair, 2i = d − 2; not 10000·2π, which no finite d reaches
+    np.testing.assert_allclose(slow.y, 2 * math.pi * 10000 ** ((D - 2) / D))
+    assert slow.y[0] < 10000 * 2 * math.pi
+    assert f"10000^({D - 2}/{D})" in slow.name
+    ticks = np.asarray(fig.layout.yaxis.tickvals, dtype=float)
+    np.testing.assert_allclose(np.log10(ticks), np.round(np.log10(ticks)))   # decades only
+    assert np.all(np.diff(np.log10(ticks)) == pytest.approx(1.0))
+    assert ticks.min() <= periods.min() and ticks.max() >= periods.max()
     _strict_json(fig)
 
 
@@ -162,3 +168,59 @@ def test_draws_core_tensors_directly():
     assert fig.data[1].name == f"dim 15 (period {float(w[15]):,.0f})"      # 19,869
     np.testing.assert_allclose(encoding_heatmap(pe).data[0].z, pe.numpy())
     np.testing.assert_allclose(wavelength_plot(w).data[0].y, w.numpy())
+
+
+def _pe64(N, D):
+    """Float64 sinusoidal encoding straight from the paper's formula (independent of core)."""
+    return _sinusoid(N, D)[0]
+
+
+@pytest.mark.parametrize("N, D", [(20, 16), (64, 16), (20, 4), (100, 128)])
+def test_similarity_caption_claims_hold_numerically(N, D):
+    from viz.pe_text import similarity_caption
+    pe = _pe64(N, D)
+    for sim in (pe @ pe.T, (pe @ pe.T) / np.outer(*(2 * [np.linalg.norm(pe, axis=1)]))):
+        # the claim, checked by brute force: S[i, j] depends on |i − j| only ...
+        for d in range(N):
+            diag = np.concatenate([np.diagonal(sim, d), np.diagonal(sim, -d)])
+            assert np.ptp(diag) < 1e-9 * np.abs(sim).max()
+        # ... and it rises somewhere as the distance grows (not monotonic)
+        prof = sim[0]
+        rises = [d for d in range(N - 1) if prof[d + 1] > prof[d] + 1e-9]
+        assert rises
+        text = similarity_caption(sim)
+        assert "depends only on their distance" in text and "not monotonically" in text
+        d = rises[0]
+        assert f"{d + 1} away ({prof[d + 1]:.2f})" in text and f"{d} away ({prof[d]:.2f})" in text
+
+
+def test_similarity_caption_monotonic_and_position_dependent_cases(rng):
+    from viz.pe_text import similarity_caption
+    pe = _pe64(20, 512)              # 20 positions of d = 512: only slow waves, falls steadily
+    prof = (pe @ pe.T)[0]
+    assert np.all(np.diff(prof) < 0)
+    assert "falls steadily" in similarity_caption(pe @ pe.T)
+    learned = rng.standard_normal((12, 8))                       # a learned table: no structure
+    text = similarity_caption(learned @ learned.T)
+    assert "not a function of the distance alone" in text
+    with pytest.raises(ValueError):
+        similarity_caption(np.zeros((2, 3)))
+
+
+def test_period_caption_reads_the_actual_range():
+    from core.positional import sinusoidal_wavelengths
+    from viz.pe_text import period_caption
+    text = period_caption(sinusoidal_wavelengths(16))
+    assert f"{2 * math.pi * 10000 ** (14 / 16):,.0f} positions" in text       # 19,869
+    assert "10000^(14/16)" in text and "2π ≈ 6.3" in text
+
+
+def test_dimension_curves_legend_below_grows_the_figure_not_the_plot():
+    pe, periods = _sinusoid(40, 16)
+    one = dimension_curves(pe, [0], periods, presenter=True, width=380)
+    eight = dimension_curves(pe, range(8), periods, presenter=True, width=380)
+    for fig in (one, eight):
+        assert fig.layout.legend.orientation == "h" and fig.layout.legend.yref == "container"
+    plot_h = [f.layout.height - f.layout.margin.t - f.layout.margin.b for f in (one, eight)]
+    assert plot_h[0] == plot_h[1]                               # the waves keep their height
+    assert eight.layout.height > one.layout.height

@@ -11,7 +11,9 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
-from viz.common import DIVERGING_SCALE, PRESENTER_SCALE, style, to_numpy
+from viz import sizing
+from viz.common import style, to_numpy
+from viz.theme import PRESENTER_SCALE, diverging_scale, sizes, title_margin
 
 GREY = [[0.0, "black"], [1.0, "white"]]
 HIGHLIGHT = "#d62728"
@@ -97,7 +99,8 @@ def patch_rectangle(query_patch: int, grid_w: int, patch_size: int) -> tuple[flo
     return c * p - 0.5, r * p - 0.5, (c + 1) * p - 0.5, (r + 1) * p - 0.5
 
 
-def image_with_grid(image, patch_size: int, title: str | None = None, presenter: bool = False):
+def image_with_grid(image, patch_size: int, title: str | None = None, presenter: bool = False,
+                    *, dark: bool = False):
     """The input image with its patch grid; hover shows the patch number (row-major)."""
     img = _as_image(image)                                               # (H, W) or (H, W, 3)
     H, W = img.shape[:2]
@@ -106,7 +109,7 @@ def image_with_grid(image, patch_size: int, title: str | None = None, presenter:
     fig.update_layout(shapes=_grid_shapes(H, W, patch_size),
                       title=title or f"{gh}×{gw} = {gh * gw} patches of {patch_size}×{patch_size}")
     _image_axes(fig)
-    return style(fig, presenter)
+    return style(fig, presenter, dark=dark, height=460 if presenter else 400)
 
 
 def _attention_grid(attention, gh: int, gw: int) -> np.ndarray:
@@ -122,16 +125,18 @@ def _attention_grid(attention, gh: int, gw: int) -> np.ndarray:
 
 def _heat_trace(att: np.ndarray, p: int, alpha: float, presenter: bool,
                 showscale: bool) -> go.Heatmap:
+    """att (gh, gw) upsampled to pixels, transparent where 0, scaled to its own maximum."""
     up = np.kron(att, np.ones((p, p)))                                   # (gh, gw) -> (H, W)
     return go.Heatmap(z=up, opacity=alpha, name="attention", customdata=_patch_index(*up.shape, p),
                       colorscale=_heat_scale(presenter), zmin=0.0,
                       zmax=float(max(att.max(), 1e-12)), showscale=showscale,
-                      colorbar=dict(title="attention"),
+                      colorbar=sizing.colorbar_spec(presenter, "attention"),
                       hovertemplate="patch %{customdata}<br>attention %{z:.3f}<extra></extra>")
 
 
 def attention_overlay(image, attention, patch_size: int, title: str | None = None,
-                      alpha: float = 0.6, presenter: bool = False, query_patch: int | None = None):
+                      alpha: float = 0.6, presenter: bool = False, query_patch: int | None = None,
+                      *, dark: bool = False):
     """The image with attention over its patches (gh, gw) upsampled to pixels on top."""
     img = _as_image(image)                                               # (H, W) or (H, W, 3)
     H, W = img.shape[:2]
@@ -147,7 +152,7 @@ def attention_overlay(image, attention, patch_size: int, title: str | None = Non
                       line=dict(color="#00e5ff", width=3))
     fig.update_layout(title=title)
     _image_axes(fig)
-    return style(fig, presenter)
+    return style(fig, presenter, dark=dark, height=500 if presenter else 420)
 
 
 def with_patch_targets(fig, grid_h: int, grid_w: int, patch_size: int, values=None,
@@ -179,7 +184,7 @@ def with_patch_targets(fig, grid_h: int, grid_w: int, patch_size: int, values=No
 
 
 def overlay_grid(image, attentions, patch_size: int, titles, cols: int = 4,
-                 presenter: bool = False):
+                 presenter: bool = False, *, dark: bool = False):
     """Small multiples: one overlay per map in attentions (n, gh, gw), e.g. every head at once.
 
     Each panel is scaled to its own maximum (where does this head look?), not a shared scale.
@@ -205,10 +210,10 @@ def overlay_grid(image, attentions, patch_size: int, titles, cols: int = 4,
                       row=r + 1, col=c + 1)
         _image_axes(fig, row=r + 1, col=c + 1, ticks=False)
     fig.update_layout(showlegend=False)
-    return style(fig, presenter, height=max(220, 210 * rows))
+    return style(fig, presenter, dark=dark, height=max(240, (250 if presenter else 210) * rows))
 
 
-def class_probs(probs, class_names, presenter: bool = False):
+def class_probs(probs, class_names, presenter: bool = False, *, dark: bool = False):
     """Bar chart of class probabilities (C,), the predicted class highlighted."""
     p = to_numpy(probs).astype(np.float64).reshape(-1)                   # (C,)
     names = [str(n) for n in class_names]
@@ -222,31 +227,63 @@ def class_probs(probs, class_names, presenter: bool = False):
     fig.update_xaxes(tickvals=list(range(p.size)), ticktext=names)
     fig.update_yaxes(range=[0, 1], title="probability")
     fig.update_layout(title=f"prediction: {names[best]} ({p[best]:.0%})")
-    return style(fig, presenter)
+    return style(fig, presenter, dark=dark, height=460 if presenter else 400)
 
 
 def position_similarity_grid(sim, grid_size: int, title: str | None = None,
-                             presenter: bool = False):
-    """The ViT paper's figure: panel (r, c) is the cosine similarity of patch (r, c)'s position
-    embedding with every other patch's, shown as a grid_size × grid_size map."""
+                             presenter: bool = False, *, dark: bool = False,
+                             width: int | None = None):
+    """The ViT paper's figure: panel (r, c), at row r and column c of the patch grid, is the
+    cosine similarity of patch (r, c)'s position embedding with every other patch's, shown as
+    a grid_size × grid_size map. Panels are square and fill width (default: half the mode's
+    content width, the page's column); grid rows are numbered on the left, columns below."""
     s = to_numpy(sim).astype(np.float64)
     g = int(grid_size)
     if s.shape != (g * g, g * g):
         raise ValueError(f"sim must be ({g * g}, {g * g}) for a {g}×{g} grid (without CLS), "
                          f"got {s.shape}")
-    fig = make_subplots(rows=g, cols=g, horizontal_spacing=0.01, vertical_spacing=0.01)
+    st = sizes(presenter)
+    W = sizing.content_width(presenter=presenter) // 2 if width is None else int(width)
+    label = sizing.text_px(str(g - 1), st.tick) + 8
+    left = int(label + sizing.line_px(st.axis_title) + 12)
+    right, gap = sizing.colorbar_px(presenter), 2 if g > 6 else 4
+    panel = max(6.0, (W - left - right - (g - 1) * gap) / g)
+    span = g * panel + (g - 1) * gap                                     # plot area, px
+    heading = sizing.wrap(title or "position embedding similarity", left + right + span - 20,
+                          st.title)
+    top = title_margin(heading.count("<br>") + 1, st.title)      # the title alone up there:
+    bottom = int(sizing.line_px(st.tick) + sizing.line_px(st.axis_title) + 8)  # it centres
+    fig = make_subplots(rows=g, cols=g, horizontal_spacing=gap / span,
+                        vertical_spacing=gap / span)
     for k in range(g * g):
         r, c = divmod(k, g)
         fig.add_trace(go.Heatmap(z=s[k].reshape(g, g), coloraxis="coloraxis",   # (N,) -> (g, g)
-                                 hovertemplate=f"patch {k} vs (%{{y}}, %{{x}}): %{{z:.2f}}"
+                                 hovertemplate=f"patch ({r}, {c}) vs (%{{y}}, %{{x}}): %{{z:.2f}}"
                                                "<extra></extra>"), row=r + 1, col=c + 1)
     fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False,
                      autorange="reversed")
-    fig.update_layout(coloraxis=dict(colorscale=DIVERGING_SCALE, cmin=-1.0, cmax=1.0,
-                                     colorbar=dict(title="cosine")),
-                      title=title or "position embedding similarity")
-    return style(fig, presenter, height=max(300, min(800, 60 * g + 80)))
+    step = sizing.label_step(panel + gap, max(label, sizing.line_px(st.tick)))
+    for i in range(0, g, step):                      # grid row / column numbers outside
+        mid = (i * (panel + gap) + panel / 2) / span
+        fig.add_annotation(text=str(i), x=mid, y=0.0, xref="paper", yref="paper",
+                           xanchor="center", yanchor="top", showarrow=False,
+                           font=dict(size=st.tick))
+        fig.add_annotation(text=str(i), x=0.0, y=1 - mid, xref="paper", yref="paper",
+                           xanchor="right", yanchor="middle", xshift=-4, showarrow=False,
+                           font=dict(size=st.tick))
+    fig.add_annotation(text="patch column", x=0.5, y=0.0, yshift=-sizing.line_px(st.tick) - 2,
+                       xref="paper", yref="paper", yanchor="top", showarrow=False,
+                       font=dict(size=st.axis_title))
+    fig.add_annotation(text="patch row", x=0.0, xshift=-label - 6, y=0.5, xref="paper",
+                       yref="paper", xanchor="right", yanchor="middle", textangle=-90,
+                       showarrow=False,
+                       font=dict(size=st.axis_title))
+    fig.update_layout(coloraxis=dict(colorscale=diverging_scale(dark), cmin=-1.0, cmax=1.0,
+                                     colorbar=sizing.colorbar_spec(presenter, "cosine")),
+                      title=heading)
+    return style(fig, presenter, dark=dark, width=int(left + right + span + 2),
+                 height=int(top + span + bottom), margin=dict(l=left, r=right, t=top, b=bottom))
 
 
 __all__ = ["image_with_grid", "attention_overlay", "overlay_grid", "class_probs",

@@ -11,7 +11,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.common import DIVERGING_SCALE, HEAD_COLOURS, style, thin_ticks, to_numpy
+from viz import sizing
+from viz.common import column, decade_ticks, style, thin_ticks, to_numpy
+from viz.maps import square_map
+from viz.theme import diverging_scale, line_colours, sizes, weight_scale
 
 
 def _symmetric_range(z: np.ndarray) -> float:
@@ -25,26 +28,46 @@ def _format_period(w: float) -> str:
     return f"{w:.1f}" if w < 1000 else f"{w:,.0f}"
 
 
-def encoding_heatmap(pe, title: str | None = None, presenter: bool = False):
-    """pe (N, D) as a heatmap: positions down, dimensions across, diverging around 0."""
+def _axis_step(n: int, span_px: float, presenter: bool, longest: str | None = None) -> int:
+    """Every k-th of n labels spread over span_px so none overlap: labels side by side need
+    the width of the longest (x axis), stacked ones a line height (longest=None, y axis)."""
+    s = sizes(presenter)
+    need = sizing.line_px(s.tick) if longest is None else sizing.text_px(longest, s.tick)
+    return sizing.label_step(max(span_px, 1.0) / max(n, 1), need)
+
+
+def encoding_heatmap(pe, title: str | None = None, presenter: bool = False, *,
+                     dark: bool = False, width: int | None = None):
+    """pe (N, D) as a heatmap: positions down, dimensions across, diverging around 0.
+    width: the px the figure gets (default: the mode's content width), to thin labels."""
     z = to_numpy(pe).astype(np.float64)
     if z.ndim != 2:
         raise ValueError(f"pe must be (N, D), got {z.shape}")
     N, D = z.shape
     m = _symmetric_range(z)
-    fig = go.Figure(go.Heatmap(z=z, x=np.arange(D), y=np.arange(N), colorscale=DIVERGING_SCALE,
-                               zmin=-m, zmax=m, zmid=0.0, colorbar=dict(title="value"),
+    fig = go.Figure(go.Heatmap(z=z, x=np.arange(D), y=np.arange(N),
+                               colorscale=diverging_scale(dark), zmin=-m, zmax=m, zmid=0.0,
+                               colorbar=sizing.colorbar_spec(presenter, "value"),
                                hovertemplate="position %{y}, dim %{x}: %{z:.3f}<extra></extra>"))
-    yv, yt = thin_ticks(range(N), 24)
-    xv, xt = thin_ticks(range(D), 32)
+    W = sizing.content_width(presenter=presenter) if width is None else int(width)
+    height = 520 if presenter else 440
+    plot_w = W - 120 - sizing.colorbar_px(presenter)
+    yv, yt = thin_ticks(range(N), step=_axis_step(N, height - 160, presenter))
+    xv, xt = thin_ticks(range(D), step=_axis_step(D, plot_w, presenter, str(D - 1)))
     fig.update_yaxes(title="position", autorange="reversed", tickvals=yv, ticktext=yt)
     fig.update_xaxes(title="dimension", tickvals=xv, ticktext=xt)
     fig.update_layout(title=title or f"positional encoding  ({N}×{D})")
-    return style(fig, presenter)
+    return style(fig, presenter, dark=dark, height=height, wrap_to=W)
 
 
-def dimension_curves(pe, dims, wavelengths=None, presenter: bool = False):
-    """One line per chosen dimension over positions; the legend names each dim's period."""
+def dimension_curves(pe, dims, wavelengths=None, presenter: bool = False, *,
+                     dark: bool = False, width: int | None = None):
+    """One line per chosen dimension over positions; the legend names each dim's period.
+
+    The legend sits below the plot, in as many rows as the entries need at width (default:
+    half the mode's content width, the page's column), and the figure grows by those rows: it
+    never takes width or height from the waves.
+    """
     z = to_numpy(pe).astype(np.float64)                                  # (N, D)
     N, D = z.shape
     w = None if wavelengths is None else to_numpy(wavelengths).astype(np.float64).reshape(-1)
@@ -52,58 +75,91 @@ def dimension_curves(pe, dims, wavelengths=None, presenter: bool = False):
         raise ValueError(f"{w.size} wavelengths for {D} dimensions")
     fig = go.Figure()
     pos = np.arange(N)
+    colours = line_colours(dark)
+    names = []
     for k, d in enumerate(int(d) for d in dims):
         if not 0 <= d < D:
             raise ValueError(f"dimension {d} outside 0..{D - 1}")
         name = f"dim {d}" if w is None else f"dim {d} (period {_format_period(w[d])})"
+        names.append(name)
         fig.add_trace(go.Scatter(x=pos, y=z[:, d], mode="lines", name=name,
-                                 line=dict(color=HEAD_COLOURS[k % len(HEAD_COLOURS)],
+                                 line=dict(color=colours[k % len(colours)],
                                            width=3 if presenter else 2)))
     fig.update_xaxes(title="position")
     fig.update_yaxes(title="value")
-    fig.update_layout(title="each dimension is a wave over positions", legend=dict(title="dimension"))
-    return style(fig, presenter)
+    s = sizes(presenter)
+    W = sizing.content_width(presenter=presenter) // 2 if width is None else int(width)
+    entry = max((sizing.text_px(n, s.legend) for n in names), default=0.0) + 50  # symbol + pad
+    per_row = max(1, int((W - 20) // entry))
+    rows = -(-len(names) // per_row)
+    legend_h = int(rows * sizing.line_px(s.legend) * 1.15 + 10)
+    x_h = int(sizing.line_px(s.tick) + sizing.line_px(s.axis_title) + 16)
+    fig.update_layout(title="each dimension is a wave over positions",
+                      legend=dict(orientation="h", x=0, y=0, yref="container", yanchor="bottom",
+                                  entrywidth=int(entry), entrywidthmode="pixels"))
+    plot_h = 300 if presenter else 240
+    style(fig, presenter, dark=dark, height=plot_h + x_h + legend_h + 70, wrap_to=W)
+    return fig.update_layout(margin=dict(b=x_h + legend_h))
 
 
-def wavelength_plot(wavelengths, presenter: bool = False):
-    """Period (in positions) of each dimension on a log axis, with the 2π and 10000·2π bounds."""
+def wavelength_plot(wavelengths, presenter: bool = False, *, dark: bool = False,
+                    width: int | None = None):
+    """Period (in positions) of each dimension on a log axis with one tick per decade, and two
+    reference lines: the fastest period (2π, pair 0) and the slowest one this d actually has,
+    that of its last dimension pair, 2π·10000^(2i/d) (< 10000·2π, which no finite d reaches)."""
     w = to_numpy(wavelengths).astype(np.float64).reshape(-1)             # (D,)
     D = w.size
     dims = np.arange(D)
     fig = go.Figure(go.Scatter(x=dims, y=w, mode="lines+markers", name="period",
-                               marker=dict(size=8 if presenter else 5),
+                               marker=dict(size=9 if presenter else 5),
+                               line=dict(color=line_colours(dark)[0]),
                                hovertemplate="dim %{x}: period %{y:,.1f}<extra></extra>"))
     # reference lines as traces: layout shapes on a log axis would need log10 coordinates
     span = np.array([-0.5, D - 0.5])
-    for value, label, dash in [(2 * math.pi, "2π ≈ 6.3 (fastest)", "dot"),
-                               (10000 * 2 * math.pi, "10000·2π ≈ 62,832 (slowest)", "dash")]:
-        fig.add_trace(go.Scatter(x=span, y=np.full(2, value), mode="lines+text", name=label,
-                                 text=np.array(["", label]), textposition="top left",
+    slow, last = float(w.max()), 2 * ((D - 1) // 2)
+    fast = float(w.min())
+    refs = [(fast, f"fastest: 2π ≈ {_format_period(fast)}", f"fastest ≈ {_format_period(fast)}", "dot")]
+    if D > 2:
+        refs.append((slow, f"slowest: 2π·10000^({last}/{D}) ≈ {_format_period(slow)}",
+                     f"slowest ≈ {_format_period(slow)}", "dash"))
+    for value, name, label, dash in refs:                # short text: it fits a half column
+        fig.add_trace(go.Scatter(x=span, y=np.full(2, value), mode="lines+text", name=name,
+                                 text=np.array([label, ""]), textposition="top right",
+                                 textfont=dict(size=sizes(presenter).tick),
                                  line=dict(color="grey", dash=dash), hoverinfo="skip"))
-    fig.update_yaxes(type="log", title="period (positions)")
+    lo, hi = float(w.min()), float(w.max())
+    vals, text = decade_ticks(lo, hi * 3)
+    fig.update_yaxes(type="log", title="period (positions)", tickmode="array", tickvals=vals,
+                     ticktext=text, range=[math.log10(vals[0]), math.log10(hi) + 0.45],
+                     minor=dict(showgrid=False, ticks=""))
     fig.update_xaxes(title="dimension")
     fig.update_layout(title="wavelengths form a geometric progression", showlegend=False)
-    return style(fig, presenter)
+    return style(fig, presenter, dark=dark, height=440 if presenter else 360,
+                 wrap_to=column(width, presenter, 0.5))
 
 
-def similarity_heatmap(sim, title: str | None = None, presenter: bool = False):
-    """(N, N) similarity of every position with every other, diverging around 0."""
+def similarity_heatmap(sim, title: str | None = None, presenter: bool = False, *,
+                       dark: bool = False, width: int | None = None,
+                       max_height: int | None = None):
+    """(N, N) similarity of every position with every other, diverging around 0, square cells
+    sized for width (default: half the mode's content width, the page's column)."""
     s = to_numpy(sim).astype(np.float64)
     if s.ndim != 2:
         raise ValueError(f"sim must be (N, N), got {s.shape}")
     m = _symmetric_range(s)
-    N = s.shape[0]
-    fig = go.Figure(go.Heatmap(z=s, x=np.arange(s.shape[1]), y=np.arange(N),
-                               colorscale=DIVERGING_SCALE, zmin=-m, zmax=m, zmid=0.0,
-                               colorbar=dict(title="similarity"),
+    N, M = s.shape
+    fig = go.Figure(go.Heatmap(z=s, x=np.arange(M), y=np.arange(N),
+                               colorscale=diverging_scale(dark), zmin=-m, zmax=m, zmid=0.0,
                                hovertemplate="position %{y} · %{x}: %{z:.3f}<extra></extra>"))
-    fig.update_yaxes(title="position", autorange="reversed", scaleanchor="x", constrain="domain")
-    fig.update_xaxes(title="position", constrain="domain")
-    fig.update_layout(title=title or f"position similarity  ({N}×{s.shape[1]})")
-    return style(fig, presenter)
+    W = sizing.content_width(presenter=presenter) // 2 if width is None else int(width)
+    square_map(fig, N, M, range(N), range(M), title or f"position similarity  ({N}×{M})",
+               presenter, dark, W, max_height, axis_titles=("position", "position"),
+               colorbar_title="similarity")
+    return fig
 
 
-def similarity_line(row, position: int, presenter: bool = False):
+def similarity_line(row, position: int, presenter: bool = False, *, dark: bool = False,
+                    width: int | None = None):
     """(N,) similarity of one position with all others; the position itself is marked."""
     r = to_numpy(row).astype(np.float64).reshape(-1)                     # (N,)
     if not 0 <= position < r.size:
@@ -111,6 +167,7 @@ def similarity_line(row, position: int, presenter: bool = False):
     pos = np.arange(r.size)
     fig = go.Figure([
         go.Scatter(x=pos, y=r, mode="lines", name="similarity",
+                   line=dict(color=line_colours(dark)[0], width=3 if presenter else 2),
                    hovertemplate="position %{x}: %{y:.3f}<extra></extra>"),
         go.Scatter(x=np.array([position]), y=r[[position]], mode="markers", name=f"position {position}",
                    marker=dict(size=14 if presenter else 10, color="#d62728", symbol="diamond")),
@@ -119,10 +176,12 @@ def similarity_line(row, position: int, presenter: bool = False):
     fig.update_yaxes(title="similarity")
     fig.update_layout(title=f"similarity of position {position} with every position",
                       showlegend=False)
-    return style(fig, presenter)
+    return style(fig, presenter, dark=dark, height=440 if presenter else 360,
+                 wrap_to=column(width, presenter, 0.5))
 
 
-def rope_rotation(q_pairs, positions, presenter: bool = False):
+def rope_rotation(q_pairs, positions, presenter: bool = False, *, dark: bool = False,
+                  width: int | None = None):
     """One (x_2i, x_2i+1) pair of a rotated query at each position, as points in the plane.
 
     Lines from the origin show the rotation; the dotted circle shows that the norm is unchanged.
@@ -147,8 +206,9 @@ def rope_rotation(q_pairs, positions, presenter: bool = False):
                    line=dict(color="#9aa5b1", width=1), hoverinfo="skip"),
         go.Scatter(x=q[:, 0], y=q[:, 1], mode="markers+text", name="positions",
                    text=np.array(labels), textposition="top center",
+                   textfont=dict(size=sizes(presenter).tick),
                    marker=dict(size=12 if presenter else 8, color=np.arange(P),
-                               colorscale="Viridis", showscale=False),
+                               colorscale=weight_scale(False, dark), showscale=False),
                    hovertemplate="position %{text}<br>(%{x:.3f}, %{y:.3f})<extra></extra>"),
     ])
     lim = 1.2 * max(radius, float(np.abs(q).max(initial=0.0)), 1e-9)
@@ -157,10 +217,12 @@ def rope_rotation(q_pairs, positions, presenter: bool = False):
                      scaleratio=1, constrain="domain")
     fig.update_layout(title="RoPE rotates each pair by p·θ; the length stays the same",
                       showlegend=False)
-    return style(fig, presenter)
+    return style(fig, presenter, dark=dark, height=520 if presenter else 440,
+                 wrap_to=column(width, presenter, 2 / 3))
 
 
-def order_demo(out_plain, out_shuffled_unpermuted, labels, presenter: bool = False):
+def order_demo(out_plain, out_shuffled_unpermuted, labels, presenter: bool = False, *,
+               dark: bool = False, width: int | None = None):
     """Two (T, D) outputs side by side: without positions, shuffling the input only shuffles the
     output, so un-shuffling gives back the original exactly."""
     a = to_numpy(out_plain).astype(np.float64)                           # (T, D)
@@ -180,9 +242,11 @@ def order_demo(out_plain, out_shuffled_unpermuted, labels, presenter: bool = Fal
                                  customdata=np.repeat(np.array(labels, dtype=object)[:, None], D, 1),
                                  hovertemplate="%{customdata}, dim %{x}: %{z:.3f}<extra></extra>"),
                       row=1, col=k + 1)
-    yv, yt = thin_ticks(labels, 32)
+    height = 440 if presenter else 360
+    yv, yt = thin_ticks(labels, step=_axis_step(T, height - 150, presenter))
     fig.update_yaxes(autorange="reversed", tickvals=yv, ticktext=yt)
     fig.update_xaxes(title="dimension")
-    fig.update_layout(coloraxis=dict(colorscale=DIVERGING_SCALE, cmin=-m, cmax=m),
+    fig.update_layout(coloraxis=dict(colorscale=diverging_scale(dark), cmin=-m, cmax=m,
+                                     colorbar=sizing.colorbar_spec(presenter, "value")),
                       title=f"max |difference| = {diff:.2e}")
-    return style(fig, presenter)
+    return style(fig, presenter, dark=dark, height=height, wrap_to=column(width, presenter, 0.5))
