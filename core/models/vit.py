@@ -55,8 +55,9 @@ class ViT(AttentionModel):
         if self.pos_embed is not None:
             x = x + self.pos_embed                                        # (B, 1 + N, D)
         records = self._records(return_attention, return_scores)
-        x = self.encoder(x, prefix="encoder.", head_mask=head_mask, records=records)
-        return make_output(self.head(x[:, 0]), records, return_attention, return_scores)
+        x = self.encoder(x, prefix="encoder.", head_mask=head_mask, records=records)  # (B, 1+N, D)
+        logits = None if self.head is None else self.head(x[:, 0])       # (B, n_classes)
+        return make_output(logits, records, return_attention, return_scores, hidden=x)
 
     def positional_encoding(self) -> torch.Tensor:
         """(N, D) position embedding of each patch (CLS excluded); zeros for pos="none"."""
