@@ -50,7 +50,8 @@ class ViT(AttentionModel):
         if tuple(images.shape[1:]) != (cfg.channels, cfg.image_size, cfg.image_size):
             raise ValueError(f"expected images of shape (B, {cfg.channels}, {cfg.image_size}, "
                              f"{cfg.image_size}), got {tuple(images.shape)}")
-        x = self.patch_embed(patchify(images.float(), cfg.patch_size))    # (B, N, D)
+        x = self.patch_embed(patchify(images.to(self.patch_embed.weight.dtype),
+                                      cfg.patch_size))                    # (B, N, D)
         x = torch.cat([self.cls_token.expand(x.size(0), -1, -1), x], 1)   # (B, 1 + N, D)
         if self.pos_embed is not None:
             x = x + self.pos_embed                                        # (B, 1 + N, D)
