@@ -38,7 +38,10 @@ def class_relevance(model, images: torch.Tensor, target: int | None = None,
     model.eval()
     try:
         with torch.enable_grad():
-            out = model(images.to(model.device), return_attention=True, head_mask=head_mask)
+            # the image requires grad, so the graph exists even when the weights are frozen
+            dtype = next(model.parameters()).dtype
+            x = images.detach().to(model.device, dtype).requires_grad_(True)
+            out = model(x, return_attention=True, head_mask=head_mask)
             logits = out.logits[0]                                           # (n_classes,)
             c = int(logits.argmax()) if target is None else int(target)
             if not 0 <= c < logits.numel():

@@ -145,8 +145,9 @@ class _SkipInit(TorchFunctionMode):
 
 
 def materialize(plan: Plan, tensors: dict, max_bytes: int = MAX_WEIGHT_BYTES):
-    """Our model holding the checkpoint's weights (float32, CPU, eval mode). Each tensor is read
-    from the memory-mapped file and copied into place, so the peak is the model plus one tensor."""
+    """Our model holding the checkpoint's weights (float32, CPU, eval mode, parameters frozen).
+    Each tensor is read from the memory-mapped file and copied into place, so the peak is the
+    model plus one tensor."""
     check(plan, tensors, max_bytes)
     with _SkipInit():
         model = plan.build()
@@ -178,4 +179,4 @@ def materialize(plan: Plan, tensors: dict, max_bytes: int = MAX_WEIGHT_BYTES):
     unfilled = sorted(set(ours) - filled)
     if unfilled:
         raise PretrainedError(f"nothing in the checkpoint fills {', '.join(unfilled[:3])}")
-    return model.eval()
+    return model.requires_grad_(False).eval()      # frozen: forward passes build no graph

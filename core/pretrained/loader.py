@@ -10,7 +10,7 @@ tokenizer or image preprocessor, and a description. Read from disk only; nothing
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -18,7 +18,7 @@ import torch
 from ..device import get_device
 from ..models.base import AttentionModel
 from .convert import MAX_WEIGHT_BYTES, materialize
-from .files import PretrainedError, read_json, resolve, weight_files
+from .files import PretrainedError, bundled_models, read_json, resolve, weight_files
 from .imageprep import ImagePreprocessor
 from .registry import FAMILY, PLANS, support_problem, text_tokenizer
 
@@ -32,7 +32,6 @@ class Pretrained:
     info: dict
     tokenizer: object = None
     preprocessor: ImagePreprocessor | None = None
-    meta: dict = field(default_factory=dict)
 
     @property
     def device(self) -> torch.device:
@@ -112,7 +111,7 @@ def load_pretrained(source, device=None, max_bytes: int = MAX_WEIGHT_BYTES) -> P
         "model_type": mt, "family": FAMILY[mt], "kind": model.kind,
         "modality": "text" if text else "image",
         "parameters": model.num_parameters(), "source": str(folder),
-        "name": str(source) if not Path(str(source)).exists() else folder.name,
+        "name": _display_name(source, folder),
         "max_length": max_length, "n_layers": cfg.n_layers, "n_heads": cfg.n_heads,
         "d_model": cfg.d_model, "d_head": cfg.d_head,
         "vocab_size": getattr(cfg, "vocab_size", None) if text else None,
@@ -128,6 +127,14 @@ def load_pretrained(source, device=None, max_bytes: int = MAX_WEIGHT_BYTES) -> P
         **plan.info,
     }
     return Pretrained(model, info, tokenizer, prep)
+
+
+def _display_name(source, folder: Path) -> str:
+    """The cache name ("org/model") or bundled model's name, else the folder's name."""
+    for row in bundled_models():
+        if Path(row["path"]).resolve() == folder:
+            return row["name"]
+    return str(source) if not Path(str(source)).expanduser().exists() else folder.name
 
 
 def _max_length(folder: Path, cfg) -> int:
