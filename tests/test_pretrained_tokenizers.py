@@ -163,6 +163,15 @@ def test_too_long_text_is_refused_or_truncated_keeping_sep():
         ours.tokenize("x", max_length=513)
 
 
+def test_huge_inputs_are_refused_or_fast(gpt2_tok):
+    ours = load_bpe(gpt2_tok[0], 100)
+    with pytest.raises(ValueError, match="characters long; at most 100,000"):
+        ours.encode("x" * 100_001)
+    with pytest.raises(ValueError, match="tokens long"):          # one 20,000-letter "word":
+        ours.tokenize("a" * 20_000)                               # the heap BPE, not O(n^2)
+    assert load_wordpiece(minilm_path(), 512).encode("a" * 20_000, False) == [100]   # [UNK]
+
+
 def test_empty_text_without_special_tokens_is_refused(gpt2_tok):
     ours = load_bpe(gpt2_tok[0], 100)
     with pytest.raises(ValueError, match="no tokens"):

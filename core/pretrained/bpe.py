@@ -5,10 +5,12 @@
    (letters and digits by Unicode category L* / N*; \\s = the Unicode White_Space set);
 2. map each piece's UTF-8 bytes to printable characters (GPT-2's bytes_to_unicode: a space
    becomes "Ġ", a newline "Ċ");
-3. merge pairs of symbols by the rank of merges.txt, lowest rank first, until none applies.
+3. merge adjacent symbols by the rank of merges.txt, lowest rank (then leftmost) first, until
+   no pair has a rank.
 """
 from __future__ import annotations
 
+import heapq
 import unicodedata
 from pathlib import Path
 
@@ -96,26 +98,33 @@ class ByteLevelBPETokenizer(TextTokenizer):
         return ids
 
     def _bpe(self, word: str) -> list[str]:
+        """Merge the lowest-ranked adjacent pair (leftmost first) until none has a rank: a heap
+        of candidate pairs over a linked list of symbols, O(n log n) even for a huge word."""
         if word in self._cache:
             return self._cache[word]
-        syms = list(word)
-        while len(syms) > 1:
-            pairs = {(a, b) for a, b in zip(syms, syms[1:])}
-            best = min(pairs, key=lambda p: self.ranks.get(p, float("inf")))
-            if best not in self.ranks:
-                break
-            merged, i = [], 0
-            while i < len(syms):
-                if i + 1 < len(syms) and (syms[i], syms[i + 1]) == best:
-                    merged.append(syms[i] + syms[i + 1])
-                    i += 2
-                else:
-                    merged.append(syms[i])
-                    i += 1
-            syms = merged
-        if len(self._cache) < 100_000:
-            self._cache[word] = syms
-        return syms
+        syms: list = list(word)
+        n, ranks = len(syms), self.ranks
+        nxt = list(range(1, n + 1))
+        nxt[-1] = -1
+        prv = list(range(-1, n - 1))
+        heap = [(ranks[p], i) for i, p in enumerate(zip(syms, syms[1:])) if p in ranks]
+        heapq.heapify(heap)
+        while heap:
+            rank, i = heapq.heappop(heap)
+            j = nxt[i] if syms[i] is not None else -1
+            if j == -1 or ranks.get((syms[i], syms[j])) != rank:
+                continue                                   # a pair that merges already changed
+            syms[i], syms[j] = syms[i] + syms[j], None
+            nxt[i] = nxt[j]
+            if nxt[i] != -1:
+                prv[nxt[i]] = i
+            for a, b in ((prv[i], i), (i, nxt[i])):
+                if a != -1 and b != -1 and (syms[a], syms[b]) in ranks:
+                    heapq.heappush(heap, (ranks[(syms[a], syms[b])], a))
+        out = [x for x in syms if x is not None]
+        if len(self._cache) < 100_000 and len(word) < 1000:
+            self._cache[word] = out
+        return out
 
     def _label(self, token: str) -> str:
         """A vocabulary string back to text: "Ġthe" -> " the"; bytes that are not whole UTF-8

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 import torch
 
+MAX_CHARS = 100_000        # a text longer than this is refused before tokenizing (512 tokens
+                           # of English are about 2,500 characters)
+
 
 @dataclass(frozen=True)
 class AddedToken:
@@ -85,6 +88,9 @@ class TextTokenizer:
         """Token ids of one text, with the model's special tokens around it when asked."""
         if not isinstance(text, str):
             raise ValueError(f"expected text, got {type(text).__name__}")
+        if len(text) > MAX_CHARS:
+            raise ValueError(f"the text is {len(text):,} characters long; at most "
+                             f"{MAX_CHARS:,} are read")
         ids = []
         for part in self._split_added(text):
             ids.extend([part] if isinstance(part, int) else self._encode_text(part))
