@@ -108,3 +108,15 @@ def test_gpt2_head_mask_and_info(loaded):
     assert info["family"] == "GPT-2" and info["kind"] == "decoder" and info["has_logits"]
     assert info["max_length"] == 48 and info["eos_id"] == 0
     assert loaded.special_mask([0, 5]) == [True, False]
+
+
+def test_head_patterns_run_on_gpt2_with_a_bos_prefix(loaded):
+    from core.head_patterns import head_patterns, rank_heads
+    rows = head_patterns(loaded, n_tokens=10, batch=2)
+    assert len(rows) == 2 * 4 and all(0.0 <= r["induction"] <= 1.0 for r in rows)
+    assert {r["measured_on"] for r in rows} == {"repeated random tokens"}
+    # the BOS prefix (<|endoftext|>) is position 0, so "first" is the weight on BOS
+    from core.head_patterns import _token_setup
+    ids, prefix, suffix, _ = _token_setup(loaded.model, loaded)
+    assert prefix == [0] and suffix == [] and 0 not in ids
+    assert len(rank_heads(rows, "induction", top=3)) == 3

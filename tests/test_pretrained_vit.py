@@ -52,6 +52,9 @@ def test_vit_model_without_classifier_equals_transformers(tmp_path):
     names = pt.model.attention_names()
     assert max(max_diff(out.attention[n], a) for n, a in zip(names, r.attentions)) < TOL
     assert float(pt.model.encoder.blocks[0].self_attn.q_proj.bias.detach().abs().max()) == 0.0
+    from core.grad_rollout import grad_rollout
+    with pytest.raises(ValueError, match="needs a ViT classifier"):
+        grad_rollout(pt.model, pixels)
 
 
 def test_preprocessing_matches_the_transformers_processor(vit):
