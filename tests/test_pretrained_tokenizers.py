@@ -14,7 +14,7 @@ import shutil
 import pytest
 import torch
 
-from pretrained_helpers import T, VARIED, gpt2_folder, minilm_path, tokenizers, train_bpe
+from pretrained_helpers import T, VARIED, minilm_path, tokenizers, train_bpe
 from core.pretrained.bpe import load_bpe, pre_tokenize
 from core.pretrained.wordpiece import load_wordpiece
 

@@ -17,6 +17,7 @@ from ..blocks import Stack, activation
 from ..config import EncoderConfig
 from ..models.base import AttentionModel, make_output
 from .convert import PRETRAINED_LIMITS, Plan, find_prefix, hf_float, hf_int, make_config
+from .files import PretrainedError
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,6 @@ class BertEncoder(AttentionModel):
 
 def plan(hf: dict, names) -> Plan:
     """BERT (bert.*, or no prefix) and RoBERTa (roberta.*) checkpoints."""
-    from .files import PretrainedError
     roberta = hf.get("model_type") == "roberta"
     if hf.get("position_embedding_type", "absolute") != "absolute":
         raise PretrainedError(f"position_embedding_type={hf['position_embedding_type']!r} is not "

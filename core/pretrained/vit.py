@@ -42,7 +42,7 @@ def plan(hf: dict, names) -> Plan:
     classifier = "classifier.weight" in names
     n_classes = 1
     if classifier:
-        n_classes = int(_classifier_rows(hf, names))
+        n_classes = _classifier_rows(hf)
     cfg = make_config(PretrainedViTConfig, d_model=d, n_heads=hf_int(hf, "num_attention_heads"),
                       n_layers=L, d_ff=ff, norm="pre", image_size=size, patch_size=patch,
                       channels=C, n_classes=n_classes, pos="learned",
@@ -77,7 +77,7 @@ def plan(hf: dict, names) -> Plan:
     return out
 
 
-def _classifier_rows(hf: dict, names) -> int:
+def _classifier_rows(hf: dict) -> int:
     labels = hf.get("id2label")
     if isinstance(labels, dict) and labels:
         return len(labels)
