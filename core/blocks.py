@@ -7,17 +7,35 @@ A `Stack` is a list of blocks plus a final norm. It names its attention modules
 from __future__ import annotations
 
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .attention import KVCache, MultiHeadAttention
 from .config import TransformerConfig
 
 
+def activation(name: str) -> nn.Module:
+    """The feed-forward non-linearity for a config's `activation` (Hugging Face's names)."""
+    acts = {"gelu": lambda: nn.GELU(), "gelu_new": lambda: nn.GELU(approximate="tanh"),
+            "relu": lambda: nn.ReLU(), "silu": lambda: nn.SiLU(), "quick_gelu": lambda: QuickGELU()}
+    if name not in acts:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(acts)}")
+    return acts[name]()
+
+
+class QuickGELU(nn.Module):
+    """x·σ(1.702x) (CLIP's GELU approximation)."""
+
+    def forward(self, x):
+        return x * F.sigmoid(1.702 * x)
+
+
 class FeedForward(nn.Module):
-    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, bias: bool = True):
+    def __init__(self, d_model: int, d_ff: int, dropout: float = 0.0, bias: bool = True,
+                 act: str = "gelu"):
         super().__init__()
         self.fc1 = nn.Linear(d_model, d_ff, bias=bias)
         self.fc2 = nn.Linear(d_ff, d_model, bias=bias)
-        self.act = nn.GELU()
+        self.act = activation(act)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x):
@@ -31,14 +49,14 @@ class Block(nn.Module):
         super().__init__()
         self.pre = cfg.norm == "pre"
         self.self_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout, cfg.bias)
-        self.norm1 = nn.LayerNorm(cfg.d_model)
+        self.norm1 = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
         if cross:
             self.cross_attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout, cfg.bias)
-            self.norm_cross = nn.LayerNorm(cfg.d_model)
+            self.norm_cross = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
         else:
             self.cross_attn = None
-        self.ff = FeedForward(cfg.d_model, cfg.ff_dim, cfg.dropout, cfg.bias)
-        self.norm2 = nn.LayerNorm(cfg.d_model)
+        self.ff = FeedForward(cfg.d_model, cfg.ff_dim, cfg.dropout, cfg.bias, cfg.activation)
+        self.norm2 = nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps)
         self.drop = nn.Dropout(cfg.dropout)
 
     def _sublayer(self, x, norm, fn):
@@ -71,7 +89,8 @@ class Stack(nn.Module):
     def __init__(self, cfg: TransformerConfig, n_layers: int, cross: bool = False):
         super().__init__()
         self.blocks = nn.ModuleList(Block(cfg, cross) for _ in range(n_layers))
-        self.norm = nn.LayerNorm(cfg.d_model) if cfg.norm == "pre" else nn.Identity()
+        self.norm = (nn.LayerNorm(cfg.d_model, eps=cfg.norm_eps) if cfg.norm == "pre"
+                     else nn.Identity())
 
     def forward(self, x, mask=None, memory=None, memory_mask=None, *, prefix: str, rope=None,
                 offset=0, caches=None, head_mask=None, records=None):

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import ClassVar
 
 POSITIONAL_KINDS = ("learned", "sinusoidal", "rope", "none")
 VIT_POSITIONAL_KINDS = ("learned", "sincos2d", "none")
 NORM_KINDS = ("pre", "post")
+# Feed-forward non-linearities: "gelu" is the exact (erf) GELU of BERT and ViT, "gelu_new" the
+# tanh approximation of GPT-2 (Hugging Face's names, so a checkpoint's hidden_act maps directly).
+ACTIVATIONS = ("gelu", "gelu_new", "relu", "silu", "quick_gelu")
 
 # Limits keep a hostile or mistyped config from allocating gigabytes.
 _LIMITS = dict(d_model=1024, n_heads=64, n_layers=24, max_len=4096, vocab_size=65536,
@@ -31,9 +35,15 @@ class TransformerConfig:
     norm: str = "pre"        # "pre" (LayerNorm before each sub-layer) or "post" (after the residual)
     bias: bool = True
     max_len: int = 64        # longest sequence the positional encoding covers
+    norm_eps: float = 1e-5   # LayerNorm epsilon (torch's default; BERT and ViT checkpoints: 1e-12)
+    activation: str = "gelu"  # feed-forward non-linearity, one of ACTIVATIONS
+
+    # Size bounds checked on construction. Configs of pretrained checkpoints (core.pretrained)
+    # widen them: their weights are bounded by a byte budget read from the file header instead.
+    LIMITS: ClassVar[dict] = _LIMITS
 
     def __post_init__(self):
-        for name, limit in _LIMITS.items():
+        for name, limit in self.LIMITS.items():
             value = getattr(self, name, None)
             if value is None:
                 continue
@@ -55,6 +65,11 @@ class TransformerConfig:
             raise ValueError(f"pad_id must be an integer, got {pad_id!r}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if (isinstance(self.norm_eps, bool) or not isinstance(self.norm_eps, (int, float))
+                or not 0.0 < self.norm_eps < 1.0):
+            raise ValueError(f"norm_eps must be a number in (0, 1), got {self.norm_eps!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         allowed = VIT_POSITIONAL_KINDS if isinstance(self, ViTConfig) else POSITIONAL_KINDS
         if getattr(self, "pos", "none") not in allowed:
             raise ValueError(f"pos must be one of {allowed}, got {self.pos!r}")
@@ -139,7 +154,7 @@ class Seq2SeqConfig(TransformerConfig):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65536:
                 raise ValueError(f"{name}={value!r} is out of range")
-        if self.n_dec_layers > _LIMITS["n_layers"]:
+        if self.n_dec_layers > self.LIMITS["n_layers"]:
             raise ValueError(f"n_dec_layers={self.n_dec_layers} is too large")
 
     @property

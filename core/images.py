@@ -32,6 +32,17 @@ def load_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
     first, so a small file that would decode to gigabytes is refused. Transparency follows
     canvas_to_image: transparent pixels are background.
     """
+    return _decode(data, max_bytes, max_pixels, _grey_from_pil)
+
+
+def load_rgb(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """PNG or JPEG bytes -> colour image (H, W, 3) uint8, with load_image's checks (for
+    pretrained vision models, which read RGB; transparency is dropped as PIL's RGB does)."""
+    return _decode(data, max_bytes, max_pixels,
+                   lambda img: np.asarray(img.convert("RGB"), dtype=np.uint8))
+
+
+def _decode(data, max_bytes: int, max_pixels: int, finish):
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ValueError(f"expected the image file's bytes, got {type(data).__name__}")
     data = bytes(data)
@@ -49,7 +60,7 @@ def load_image(data: bytes, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PI
                     raise ValueError(f"the image is {w}×{h} pixels; at most {max_pixels:,} "
                                      "pixels are accepted")
                 img.load()
-                return _grey_from_pil(img)
+                return finish(img)
     except ValueError:
         raise
     except Image.UnidentifiedImageError:
@@ -222,5 +233,5 @@ def to_model_input(image, size: int, invert="auto", fit: bool = False,
     return stretch(x)
 
 
-__all__ = ["load_image", "canvas_to_image", "as_grey", "to_model_input", "needs_inversion",
-           "stretch", "resize", "MAX_BYTES", "MAX_PIXELS", "FORMATS"]
+__all__ = ["load_image", "load_rgb", "canvas_to_image", "as_grey", "to_model_input",
+           "needs_inversion", "stretch", "resize", "MAX_BYTES", "MAX_PIXELS", "FORMATS"]

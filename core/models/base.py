@@ -18,6 +18,8 @@ class ModelOutput:
     masks:     {name: bool mask broadcastable to (B, H, Tq, Tk), or None}, or None.
     cache:     per-layer KV caches after this call (decoders), else None.
     memory:    encoder output (B, Ts, D) for the seq2seq model's encode(), else None.
+    hidden:    final hidden states (B, T, D) after the last block (and final norm), before any
+               task head or pooling: the decoder side for seq2seq, (B, 1 + N, D) for a ViT.
     """
     logits: torch.Tensor | None
     attention: dict | None = None
@@ -26,6 +28,7 @@ class ModelOutput:
     cache: list | None = None
     memory: torch.Tensor | None = None
     memory_mask: torch.Tensor | None = None
+    hidden: torch.Tensor | None = None
 
 
 def make_output(logits, records, return_attention, return_scores, **extra) -> ModelOutput:

@@ -101,7 +101,8 @@ class Decoder(AttentionModel):
         records = self._records(return_attention, return_scores)
         h = self.decoder(h, mask, prefix="decoder.", rope=self.rope, offset=offset,
                          caches=cache, head_mask=head_mask, records=records)  # (B, T, D)
-        return make_output(self.head(h), records, return_attention, return_scores, cache=cache)
+        return make_output(self.head(h), records, return_attention, return_scores, cache=cache,
+                           hidden=h)
 
     def new_cache(self) -> list:
         return self.decoder.new_caches()

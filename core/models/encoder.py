@@ -39,10 +39,12 @@ class Encoder(AttentionModel):
         records = self._records(return_attention, return_scores)
         x = self.encoder(x, mask, prefix="encoder.", rope=self.rope, head_mask=head_mask,
                          records=records)                                 # (B, T, D)
+        hidden = x
         if self.cfg.head == "classifier":
             w = keep.unsqueeze(-1).to(x.dtype)                            # (B, T, 1)
             x = (x * w).sum(1) / w.sum(1).clamp(min=1.0)                  # (B, D)
-        return make_output(self.head(x), records, return_attention, return_scores)
+        return make_output(self.head(x), records, return_attention, return_scores,
+                           hidden=hidden)
 
     def positional_encoding(self) -> torch.Tensor:
         """(max_len, D) added position vectors, or (max_len, d_head/2) rotation angles for RoPE."""

@@ -47,7 +47,7 @@ class Seq2Seq(AttentionModel):
                               prefix="encoder.", rope=self.rope, head_mask=head_mask,
                               records=records)                            # (B, Ts, D)
         return make_output(None, records, return_attention, return_scores, memory=memory,
-                           memory_mask=mask)
+                           memory_mask=mask, hidden=memory)
 
     def decode(self, tgt, memory, memory_mask=None, cache=None, return_attention=False,
                return_scores=False, head_mask=None):
@@ -59,7 +59,8 @@ class Seq2Seq(AttentionModel):
         h = self.decoder(self._embed(self.tgt_tok, self.tgt_pos, tgt, offset), mask, memory,
                          memory_mask, prefix="decoder.", rope=self.rope, offset=offset,
                          caches=cache, head_mask=head_mask, records=records)  # (B, Tt, D)
-        return make_output(self.head(h), records, return_attention, return_scores, cache=cache)
+        return make_output(self.head(h), records, return_attention, return_scores, cache=cache,
+                           hidden=h)
 
     def forward(self, src, tgt, return_attention=False, return_scores=False, head_mask=None):
         enc = self.encode(src, return_attention, return_scores, head_mask)
@@ -67,7 +68,7 @@ class Seq2Seq(AttentionModel):
                           return_scores, head_mask)
         return ModelOutput(dec.logits, _merge(enc.attention, dec.attention),
                            _merge(enc.scores, dec.scores), _merge(enc.masks, dec.masks),
-                           memory=enc.memory, memory_mask=enc.memory_mask)
+                           memory=enc.memory, memory_mask=enc.memory_mask, hidden=dec.hidden)
 
     def new_cache(self) -> list:
         return self.decoder.new_caches()

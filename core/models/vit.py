@@ -50,13 +50,15 @@ class ViT(AttentionModel):
         if tuple(images.shape[1:]) != (cfg.channels, cfg.image_size, cfg.image_size):
             raise ValueError(f"expected images of shape (B, {cfg.channels}, {cfg.image_size}, "
                              f"{cfg.image_size}), got {tuple(images.shape)}")
-        x = self.patch_embed(patchify(images.float(), cfg.patch_size))    # (B, N, D)
+        x = self.patch_embed(patchify(images.to(self.patch_embed.weight.dtype),
+                                      cfg.patch_size))                    # (B, N, D)
         x = torch.cat([self.cls_token.expand(x.size(0), -1, -1), x], 1)   # (B, 1 + N, D)
         if self.pos_embed is not None:
             x = x + self.pos_embed                                        # (B, 1 + N, D)
         records = self._records(return_attention, return_scores)
-        x = self.encoder(x, prefix="encoder.", head_mask=head_mask, records=records)
-        return make_output(self.head(x[:, 0]), records, return_attention, return_scores)
+        x = self.encoder(x, prefix="encoder.", head_mask=head_mask, records=records)  # (B, 1+N, D)
+        logits = None if self.head is None else self.head(x[:, 0])       # (B, n_classes)
+        return make_output(logits, records, return_attention, return_scores, hidden=x)
 
     def positional_encoding(self) -> torch.Tensor:
         """(N, D) position embedding of each patch (CLS excluded); zeros for pos="none"."""
