@@ -82,9 +82,10 @@ def estimate(stacks, *, batch: int = 1, n_params: int = 0, recorded: bool = True
     batch, n_params = _count(batch, "batch", 1), _count(n_params, "n_params")
     weights = largest = act = 0
     for s in stacks:
-        L, H, D = _count(s.n_layers, "n_layers"), _count(s.n_heads, "n_heads", 1), s.d_model
-        T, Tc, ff = _count(s.tokens, "tokens"), _count(s.cross_tokens, "cross_tokens"), s.d_ff
-        ff = _count(ff, "d_ff") or 4 * _count(D, "d_model", 1)
+        L, H = _count(s.n_layers, "n_layers"), _count(s.n_heads, "n_heads", 1)
+        T, Tc = _count(s.tokens, "tokens"), _count(s.cross_tokens, "cross_tokens")
+        D = _count(s.d_model, "d_model", 1)
+        ff = _count(s.d_ff, "d_ff") or 4 * D
         layer = batch * H * (T * T + T * Tc) * BYTES                 # (B, H, T, T + Tc)
         weights += L * layer
         largest = max(largest, layer if L else 0)

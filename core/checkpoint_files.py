@@ -118,6 +118,9 @@ def open_entry(path, max_bytes: int | None = None):
         now = os.fstat(fd)
         if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) or not stat.S_ISREG(now.st_mode):
             raise _fail(name, "changed while it was being opened; try again")
+        if now.st_size > limit:                              # it grew since the stat above
+            raise _fail(name, f"{now.st_size / 2**20:.0f} MB is larger than the "
+                              f"{limit // 2**20} MB a checkpoint may be")
         return os.fdopen(fd, "rb"), now.st_size
     except BaseException:
         os.close(fd)

@@ -17,6 +17,7 @@ allocates nothing), and only then the weights and the real model.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -36,6 +37,7 @@ _DTYPES = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16",
            torch.bfloat16: "BF16", torch.int64: "I64", torch.int32: "I32", torch.int16: "I16",
            torch.int8: "I8", torch.uint8: "U8", torch.bool: "BOOL"}
 _TORCH = {code: dtype for dtype, code in _DTYPES.items()}
+_log = logging.getLogger(__name__)
 
 
 def save_checkpoint(model, path, info: dict | None = None) -> Path:
@@ -180,6 +182,10 @@ def list_checkpoints(folder) -> list[dict]:
             row.update(kind=kind, task=info.get("task"), info=info, config=cfg, bytes=size)
         except CheckpointError as e:
             row["error"] = str(e)
-            row["reason"] = str(e).removeprefix(f"{entry}: ")
+        except Exception as e:          # a bug here must not take the whole list down
+            _log.exception("listing %s failed", path)
+            row["error"] = f"{entry}: could not be read ({type(e).__name__}; see the server log)"
+        if row["error"]:
+            row["reason"] = row["error"].removeprefix(f"{entry}: ")
         rows.append(row)
     return rows

@@ -74,7 +74,8 @@ def test_vit_tokens():
 
 
 @pytest.mark.parametrize("bad", [dict(tokens=-1), dict(n_heads=0), dict(n_layers=1.5),
-                                 dict(tokens=True), dict(batch=0), dict(n_params="3")])
+                                 dict(tokens=True), dict(batch=0), dict(n_params="3"),
+                                 dict(d_model=-8, d_ff=32), dict(d_ff=-1)])
 def test_bad_sizes_are_value_errors(bad):
     args = {**dict(n_layers=1, n_heads=1, d_model=8, tokens=4), **bad}
     with pytest.raises(ValueError, match="must be a whole number"):

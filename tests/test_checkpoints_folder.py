@@ -395,3 +395,32 @@ def test_listing_a_folder_full_of_trouble_keeps_the_good_model(folder, tmp_path)
     load_checkpoint(rows["good"]["path"], "cpu")
     assert list_checkpoints(tmp_path / "no-such-folder") == []
     assert torch.is_tensor(next(iter(load_checkpoint(rows["good"]["path"])[0].parameters())))
+
+
+@pytest.mark.skipif(not POSIX, reason="POSIX file modes")
+def test_a_saved_checkpoint_is_an_ordinary_file(folder):
+    """Written through a temporary file, but readable like any file the user makes (the umask
+    applies; not the 0600 of a private temporary file)."""
+    umask = os.umask(0o022)
+    try:
+        path = save_checkpoint(tiny_model("encoder-tagger", "cpu"), folder / "mode.safetensors")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_an_unexpected_error_reading_one_entry_does_not_break_the_list(folder, monkeypatch):
+    """Defence in depth: even a bug (not a CheckpointError) in reading one file is listed as
+    that file's error, logged, and the other models are still listed."""
+    save_checkpoint(tiny_model("encoder-tagger", "cpu"), folder / "other.safetensors")
+    real = ckpt.parse_metadata
+
+    def buggy(header, name):
+        if name == "other.safetensors":
+            raise KeyError("a bug")
+        return real(header, name)
+
+    monkeypatch.setattr(ckpt, "parse_metadata", buggy)
+    rows = _rows(folder)
+    assert rows["good"]["error"] is None
+    assert rows["other"]["reason"] == "could not be read (KeyError; see the server log)"
