@@ -44,9 +44,9 @@ class TransformerConfig:
 
     def __post_init__(self):
         for name, limit in self.LIMITS.items():
-            value = getattr(self, name, None)
-            if value is None:
+            if not hasattr(self, name):              # a field of another kind (image_size ...)
                 continue
+            value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(f"{name} must be an integer, got {value!r}")
             low = 0 if name in _ZERO_OK else 1
@@ -195,14 +195,20 @@ CONFIGS = {"encoder": EncoderConfig, "decoder": DecoderConfig, "seq2seq": Seq2Se
 
 
 def config_from_dict(kind: str, values: dict) -> TransformerConfig:
-    """Rebuild a config from `to_dict()` output; unknown kinds or fields raise ValueError."""
-    if kind not in CONFIGS:
-        raise ValueError(f"unknown model kind {kind!r}")
+    """Rebuild a config from `to_dict()` output; unknown kinds or fields, or values that are not
+    a table of field names, raise ValueError."""
+    if not isinstance(kind, str) or kind not in CONFIGS:
+        shown = repr(kind) if len(repr(kind)) <= 40 else repr(kind)[:37] + "..."
+        raise ValueError(f"unknown model kind {shown}; choose one of {', '.join(CONFIGS)}")
+    if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
+        raise ValueError(f"a {kind} config must be a table of field names and values, not "
+                         f"{type(values).__name__}")
     cls = CONFIGS[kind]
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(values) - names
     if unknown:
-        raise ValueError(f"unknown config fields for {kind}: {sorted(unknown)}")
+        raise ValueError(f"unknown config fields for {kind}: "
+                         f"{', '.join(repr(u[:30]) for u in sorted(unknown)[:5])}")
     return cls(**values)
 
 

@@ -21,6 +21,7 @@ from PIL import Image
 MAX_BYTES = 2_000_000
 MAX_PIXELS = 4096 * 4096
 MAX_SIDE = 4096
+MAX_VALUE = 1e30                          # far below float32's limit (3.4e38): no overflow
 FORMATS = ("PNG", "JPEG")
 _LUMA = np.array([0.299, 0.587, 0.114])   # ITU-R 601 grey, as PIL's convert("L")
 
@@ -115,9 +116,18 @@ def _to_numpy(image) -> np.ndarray:
 
 
 def _grey_from_array(arr: np.ndarray) -> np.ndarray:
-    """(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) numbers -> (H, W) float32 grey (not clipped)."""
+    """(H, W), (H, W, 1), (H, W, 3) or (H, W, 4) numbers -> (H, W) float32 grey (not clipped).
+    The shape is checked before any conversion; NaN, infinities and values beyond ±MAX_VALUE
+    (which float32 would turn into infinities) raise ValueError."""
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[-1] in (1, 3, 4))):
+        raise ValueError(f"an image must be (H, W) or (H, W, C) with C = 1, 3 or 4; got shape "
+                         f"{arr.shape}")
     integer = np.issubdtype(arr.dtype, np.integer)
     x = arr.astype(np.float64)
+    if x.size and not np.isfinite(x).all():
+        raise ValueError("the image contains NaN or infinite values")
+    if x.size and np.abs(x).max() > MAX_VALUE:
+        raise ValueError(f"the image's values are too large (at most ±{MAX_VALUE:g})")
     if integer and x.ndim == 3 and x.shape[-1] == 4:
         x = x / 255.0                                                    # RGBA uint8 convention
     if x.ndim == 3 and x.shape[-1] == 1:
@@ -129,9 +139,6 @@ def _grey_from_array(arr: np.ndarray) -> np.ndarray:
             if (alpha < 1.0).any():
                 grey = alpha                                             # ink coverage
         x = grey
-    elif x.ndim != 2:
-        raise ValueError(f"an image must be (H, W) or (H, W, C) with C = 1, 3 or 4; got shape "
-                         f"{arr.shape}")
     return x.astype(np.float32)
 
 

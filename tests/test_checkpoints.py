@@ -12,6 +12,7 @@ import pytest
 import torch
 from safetensors.torch import save as st_save
 
+import core.checkpoint_files as ckpt_files
 import core.checkpoints as ckpt
 from conftest import KINDS, tiny_inputs, tiny_model
 from core.checkpoints import (CheckpointError, load_checkpoint, read_metadata,
@@ -336,9 +337,9 @@ def test_mismatched_weights(tmp_path, device, no_unpickling):
 
 def test_oversized_file(tmp_path, good_file, monkeypatch, no_unpickling):
     path, _ = good_file
-    monkeypatch.setattr(ckpt, "MAX_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(ckpt_files, "MAX_BYTES", path.stat().st_size - 1)
     _assert_refused(path, match="larger")
-    monkeypatch.setattr(ckpt, "MAX_BYTES", path.stat().st_size)
+    monkeypatch.setattr(ckpt_files, "MAX_BYTES", path.stat().st_size)
     load_checkpoint(path)                                           # exactly at the limit is fine
 
 
@@ -346,13 +347,7 @@ def test_hostile_config_is_refused_before_building(tmp_path, good_file, monkeypa
                                                    no_unpickling):
     """A config asking for a giant model is refused by config validation; no model is built."""
     _, model = good_file
-    built = []
-
-    def spy(cfg):
-        built.append(cfg)
-        raise AssertionError("a model was built from a hostile config")
-
-    monkeypatch.setitem(ckpt.MODELS, "decoder", spy)
+    built = _build_spy(monkeypatch, "decoder")
     cfg = {**model.cfg.to_dict(), "d_model": 2 ** 20, "n_heads": 1}
     path = _write(tmp_path / "hostile.safetensors",
                   st_save(_tensors(model), metadata=_metadata(model, config=json.dumps(cfg))))
@@ -388,19 +383,32 @@ def test_parameter_count_matches_every_built_model_without_building():
         assert parameter_count(cfg) == build_model(cfg).num_parameters(), cfg
 
 
+def _build_spy(monkeypatch, kind: str) -> list:
+    """Record the default device of every build of `kind` (a real build is on the CPU/GPU; the
+    shape check builds on "meta", which allocates nothing)."""
+    real, devices = ckpt.MODELS[kind], []
+
+    def spy(cfg):
+        devices.append(torch.get_default_device().type)
+        return real(cfg)
+
+    monkeypatch.setitem(ckpt.MODELS, kind, spy)
+    return devices
+
+
 def test_config_within_limits_but_far_larger_than_the_file_is_refused_before_building(
         tmp_path, device, no_unpickling, monkeypatch):
-    """d_model 1024 x 24 layers passes config validation (~300M parameters) but the file holds a
-    tiny model: refused from the parameter count alone, without constructing any module."""
+    """d_model 1024 x 24 layers passes config validation and the memory budget (~300M
+    parameters, 1.2 GB) but the file holds a tiny model: refused from the header's tensor table,
+    with no model built anywhere but on the meta device."""
     small = tiny_model("decoder-tokens", device)
     huge = dict(small.cfg.to_dict(), d_model=1024, n_heads=8, n_layers=24, max_len=4096)
-    built = []
-    monkeypatch.setitem(ckpt.MODELS, "decoder", lambda cfg: built.append(cfg))
+    built = _build_spy(monkeypatch, "decoder")
     path = _write(tmp_path / "bomb.safetensors",
                   st_save(_tensors(small), metadata=_metadata(small, config=json.dumps(huge))))
     with pytest.raises(CheckpointError, match="needs .* parameters"):
         load_checkpoint(path)
-    assert built == []
+    assert built == ["meta"]
 
 
 def test_read_metadata_reads_only_the_header(tmp_path, good_file, monkeypatch):
@@ -410,20 +418,31 @@ def test_read_metadata_reads_only_the_header(tmp_path, good_file, monkeypatch):
     header_end = 8 + struct.unpack("<Q", data[:8])[0]
     assert header_end < len(data)
     read = []
-    real_open = open
+    real_open_entry = ckpt_files.open_entry
 
-    class Counting(io.BufferedReader):
+    class Counting(io.RawIOBase):
+        def __init__(self, f):
+            self.f = f
+
         def read(self, n=-1):
-            chunk = super().read(n)
+            chunk = self.f.read(n)
             read.append(len(chunk))
             return chunk
 
-    def counting_open(p, mode="r", *args, **kwargs):
-        if mode == "rb" and Path(p) == path:
-            return Counting(io.FileIO(p, "rb"))
-        return real_open(p, mode, *args, **kwargs)
+        def readinto(self, buf):
+            got = self.f.readinto(buf)
+            read.append(got)
+            return got
 
-    monkeypatch.setattr(ckpt, "open", counting_open, raising=False)
+        def close(self):
+            self.f.close()
+            super().close()
+
+    def counting(p, *args, **kwargs):
+        f, size = real_open_entry(p, *args, **kwargs)
+        return Counting(f), size
+
+    monkeypatch.setattr(ckpt_files, "open_entry", counting)
     meta = read_metadata(path)
     assert meta["info"] == {"a": 1} and meta["kind"] == model.kind
     assert sum(read) == header_end

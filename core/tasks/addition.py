@@ -83,11 +83,13 @@ class AdditionTask(TextDecoderTask):
                              "use digits, '+' and an optional '='")
         m = _SUM.match(text)
         if not m:
-            raise ValueError(f"{text!r} is not a sum: write two numbers joined by '+', "
+            shown = repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+            raise ValueError(f"{shown} is not a sum: write two numbers joined by '+', "
                              "like '123+456'")
         for part in m.groups():
             if len(part) > WIDTH:
-                raise ValueError(f"{part} is too long: numbers go from 0 to 999 (at most "
+                shown = part if len(part) <= 12 else f"{part[:9]}... ({len(part)} digits)"
+                raise ValueError(f"{shown} is too long: numbers go from 0 to 999 (at most "
                                  f"{WIDTH} digits)")
         return int(m.group(1)), int(m.group(2))
 

@@ -98,7 +98,8 @@ class SortTask(Task):
             if s == "0":
                 raise ValueError("0 is not allowed: the digits to sort are 1-9")
             if not (len(s) == 1 and s in "123456789"):
-                raise ValueError(f"{s!r} is not a digit from 1 to 9")
+                raise ValueError(f"{s[:20] + '...' if len(s) > 20 else s!r} is not a digit "
+                                 "from 1 to 9")
             out.append(int(s))
         if len(out) > MAX_LEN:
             raise ValueError(f"too long: at most {MAX_LEN} digits, got {len(out)}")
