@@ -26,7 +26,7 @@ import torch  # noqa: E402
 import ui.models  # noqa: E402
 from core.checkpoints import load_checkpoint  # noqa: E402
 from core.tasks import TASKS  # noqa: E402
-from ui.explorer_views import GRID_LABEL_CELLS  # noqa: E402
+from ui.explorer.views import GRID_LABEL_CELLS  # noqa: E402
 from viz import attention as va  # noqa: E402
 
 if os.environ.get("ATTNVIZ_TEST_CHECKPOINTS"):
@@ -49,7 +49,7 @@ def page(row, repeats: int) -> dict:
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("views/explorer.py").run()
+    at.switch_page("pages/explorer.py").run()
     at.selectbox(key="model").set_value(row["name"]).run()
     task = TASKS[row["task"]]
     heads = at.selectbox(key="head").options

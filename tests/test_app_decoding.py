@@ -41,7 +41,7 @@ def at():
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    return at.switch_page("views/decoding.py").run()
+    return at.switch_page("pages/decoding.py").run()
 
 
 def row_length(at) -> int:

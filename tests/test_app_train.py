@@ -26,7 +26,7 @@ def open_train(**settings) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=90)
     for field, value in {**TINY, **settings}.items():
         at.session_state[f"train_w_sort.{field}"] = value
-    at.switch_page("views/train.py").run()
+    at.switch_page("pages/train.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -130,8 +130,8 @@ def test_a_short_run_finishes_with_curves_metrics_and_snapshots(trained):
 @pytest.mark.slow
 def test_leaving_and_coming_back_keeps_the_run_and_the_settings(trained):
     at, job, _ = trained
-    at.switch_page("views/home.py").run()
-    at.switch_page("views/train.py").run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/train.py").run()
     assert not at.exception
     assert at.session_state[tr.JOB_KEY] is job
     assert widget(at, "select_slider", "d_model").value == 16

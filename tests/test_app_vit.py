@@ -19,7 +19,7 @@ import ui.models
 from core import analysis
 from core.checkpoints import load_checkpoint, save_checkpoint
 from core.tasks import TASKS
-from ui import vit_views as vv
+from ui.vit import controls as vv
 from viz.images import with_patch_targets
 
 from app_helpers import APP, decode, figure, figures, title
@@ -59,7 +59,7 @@ def open_page(name: str) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.session_state["model"] = name
     at.run()
-    at.switch_page("views/vit.py").run()
+    at.switch_page("pages/vit.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 

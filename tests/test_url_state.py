@@ -21,7 +21,7 @@ def open_with(page: str, **params) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
     for key, value in params.items():
         at.query_params[key] = str(value)
-    at.switch_page(f"views/{page}").run()
+    at.switch_page(f"pages/{page}").run()
     ok(at)
     return at
 

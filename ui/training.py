@@ -3,8 +3,7 @@
 The job (TrainingJob) is Streamlit-free: it owns its model, its threading.Event and a lock around
 the progress data its worker thread appends to; the thread never calls Streamlit. The page keeps
 the job in st.session_state (one per session, so sessions never share a model) and polls
-`job.view()` from an st.fragment. The Streamlit glue (`keep`, `speed`, `follow`,
-`save_form`) is at the end.
+`job.view()` from an st.fragment (ui.train.views).
 """
 from __future__ import annotations
 
@@ -375,87 +374,3 @@ def summary(cfg) -> str:
     """'2 layers × 2 heads, d_model 32, learned PE, pre-LN'."""
     return (f"{cfg.n_layers} layers × {cfg.n_heads} heads, d_model {cfg.d_model}, "
             f"{cfg.pos} PE, {cfg.norm}-LN")
-
-
-# -- Streamlit glue --------------------------------------------------------------------------
-def keep(key: str, default):
-    """A widget key whose value survives leaving the page (Streamlit drops the state of widgets
-    that a run does not draw): the value is mirrored in a plain session_state dict."""
-    import streamlit as st
-    store = st.session_state.setdefault("train_settings", {})
-    wkey = f"train_w_{key}"
-    if wkey in st.session_state:
-        store[wkey] = st.session_state[wkey]
-    else:
-        st.session_state[wkey] = store.get(wkey, default)
-    return wkey
-
-
-def speed(task, cfg, batch_size: int, device) -> Speed:
-    """measure_speed, cached per (task, config, batch size, device) in this session."""
-    import streamlit as st
-    cache = st.session_state.setdefault("train_speed", {})
-    key = (task.name, repr(cfg), int(batch_size), str(device))
-    if key not in cache:
-        cache[key] = measure_speed(task, cfg, batch_size, device)
-    return cache[key]
-
-
-def follow(key: str, last: int, run_id) -> dict:
-    """Before drawing slider `key` over 0..last: keep it on the newest snapshot unless the user
-    has picked an earlier one (in this run); returns the slider's on_change/args keywords.
-    A flag set by the callback, not a comparison of values, so an interrupted rerun cannot
-    make the slider stop following."""
-    import streamlit as st
-    ss = st.session_state
-    if ss.get(f"{key}_run") != run_id:
-        ss[f"{key}_run"], ss[f"{key}_pinned"] = run_id, False
-    if key not in ss or not ss.get(f"{key}_pinned"):
-        ss[key] = last
-    ss[key] = min(ss[key], last)
-    return dict(on_change=_pin, args=(key, last))
-
-
-def snapshot_buttons(key: str, i: int, last: int) -> None:
-    """◀ / ▶ buttons that step slider `key` (at i of 0..last); bound to the ← / → keys."""
-    import streamlit as st
-    with st.container(horizontal=True, gap="small"):
-        st.button("◀", key=f"{key}_prev", on_click=step_snapshot, args=(key, last, -1),
-                  disabled=i <= 0, shortcut="Left", help="Previous snapshot (← key)")
-        st.button("▶", key=f"{key}_next", on_click=step_snapshot, args=(key, last, 1),
-                  disabled=i >= last, shortcut="Right", help="Next snapshot (→ key)")
-
-
-def step_snapshot(key: str, last: int, delta: int) -> None:
-    """The ◀ / ▶ buttons (and the ← / → keys) beside slider `key`: one snapshot back or on,
-    within 0..last; stepping to the newest one follows new snapshots again."""
-    import streamlit as st
-    st.session_state[key] = _clamp(int(st.session_state.get(key, last)) + delta, 0, last)
-    _pin(key, last)
-
-
-def _pin(key: str, last: int) -> None:
-    import streamlit as st
-    st.session_state[f"{key}_pinned"] = st.session_state[key] < last   # at the end: follow
-
-
-def save_form(job: TrainingJob, folder) -> None:
-    """The 'Save this model' row: name, explicit overwrite, Save; the outcome as a message."""
-    import streamlit as st
-    st.subheader("Save this model")
-    c = st.columns([3, 2, 1], vertical_alignment="bottom")
-    name = c[0].text_input("Name", key="train_save_name", placeholder=f"my-{job.spec.task}-model",
-                           help="1-40 letters, digits, - and _")
-    overwrite = c[1].checkbox("Overwrite an existing model", key="train_overwrite")
-    if not c[2].button("Save", key="train_save"):
-        return
-    try:
-        path = save(job, name, folder, overwrite)
-    except ValueError as e:
-        st.error(str(e))
-    except OSError as e:
-        st.error(f"Could not write the file: {e}")
-    else:
-        st.session_state["chosen_model"] = job.saved_as      # the model picker selects it
-        st.success(f"Saved as {path.name}. It is now in the sidebar's model picker on the "
-                   "Explore pages.")

@@ -2,7 +2,7 @@
 
 Each takes an Inspection (core.tasks.base) and the current selection, asks core for what it
 needs (analysis.stack_layers, head_statistics, attention.stages_from_scores) and viz for the
-figures. Nothing here runs a model except through ui.explorer_controls.inspection.
+figures. Nothing here runs a model except through ui.explorer.controls.inspection.
 """
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import streamlit as st
 from core import analysis
 from core.attention import stages_from_scores
 from viz import attention as va
-from viz.common import PLOTLY_CONFIG
 
-from . import explorer_controls as ec
+from ..widgets import chart
+from . import controls as ec
 
 STAGE_MAX = 48                # positions per axis drawn in the four-panel stages view
 GRID_LABEL_CELLS = 16_000     # above this the grid hover shows positions only (JSON cost)
@@ -33,10 +33,6 @@ STATS_COLUMNS = {
     "diagonal": ("diagonal", "Share of weight on the query's own position"),
     "previous": ("previous", "Share of weight on the previous position"),
 }
-
-
-def chart(fig, key: str | None = None, width="stretch") -> None:
-    st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key, width=width)
 
 
 def title(group: str, layer: int, head: int) -> str:

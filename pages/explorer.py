@@ -5,11 +5,13 @@ and the encoder-decoder. The model runs once per input (memoised per user in ses
 """
 import streamlit as st
 
-from ui import explorer_controls as ec
-from ui import explorer_views as ev
+from ui.explorer import controls as ec
+from ui.explorer import views as ev
+from ui.navigation import ensure_router
 from ui.sidebar import model_picker
 from ui.sidebar import presenter as presenter_mode
 
+ensure_router()
 presenter = presenter_mode()
 st.title("Attention explorer")
 picked = model_picker(kinds=("encoder", "decoder", "seq2seq"))
