@@ -4,16 +4,16 @@ import streamlit as st
 from core.tasks import TASKS
 from ui.models import CHECKPOINT_DIR
 from ui.navigation import ensure_router
+from ui.state import JOB
 from ui.train import controls as tc
 from ui.train import views as tv
-from ui.training import JOB_KEY
 
 ensure_router()
 st.title("Train a model")
 if not TASKS:
     st.error("No task is available.")
     st.stop()
-job = st.session_state.get(JOB_KEY)            # this session's run, if any
+job = st.session_state.get(JOB)            # this session's run, if any
 
 task = tc.task_picker()
 cfg, run = tc.settings(task)

@@ -5,6 +5,7 @@ from ui.vit import controls as vc
 from ui.vit import views as vv
 from ui.navigation import ensure_router
 from ui.sidebar import model_picker
+from ui.state import DISCARD, FUSION
 from ui.sidebar import presenter as presenter_mode
 
 ensure_router()
@@ -37,9 +38,9 @@ with t_all:
     vv.all_heads(ins, layer, query, presenter)
 with t_roll:
     c1, c2 = st.columns(2)
-    fusion = c1.segmented_control("Fuse the heads by", vv.FUSIONS, key="fusion",
+    fusion = c1.segmented_control("Fuse the heads by", vv.FUSIONS, key=FUSION,
                                   help="Average, strongest or weakest head at each cell")
-    discard = c2.slider("Discard the weakest links", 0.0, 0.95, step=0.05, key="discard",
+    discard = c2.slider("Discard the weakest links", 0.0, 0.95, step=0.05, key=DISCARD,
                         help="Zero this fraction of each layer's smallest off-diagonal weights")
     vv.rollout(ins, fusion or "mean", float(discard), presenter)
 with t_pos:

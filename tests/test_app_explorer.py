@@ -148,8 +148,7 @@ def test_input_over_the_box_limit_is_refused():
         pytest.skip("no shipped checkpoint")
     at = app_test()
     at.selectbox(key="model").set_value(ROWS[0]["name"]).run()
-    at.session_state["input"] = "9" * 5000
-    at.run()
+    at.text_input(key="input").input("9" * 5000).run()
     ok(at)
     assert at.error
 

@@ -97,6 +97,14 @@ def test_a_hostile_input_in_the_url_is_a_message(text):
     assert any("Cannot use this input" in e.value for e in at.error)
 
 
+def test_a_huge_input_in_a_decoding_link_is_a_message():
+    found = [r for r in rows("decoder", "seq2seq") if TASKS[r["task"]].decodes]
+    if not found:
+        pytest.skip("no decoder checkpoint")
+    at = open_with("decoding.py", model=found[0]["name"], input="9" * 5000)
+    assert any("Cannot decode this input" in e.value for e in at.error)
+
+
 # ----------------------------------------------------------------------------- other pages
 def test_decoding_input_step_layer_head_from_the_url():
     found = [r for r in rows("decoder", "seq2seq") if TASKS[r["task"]].decodes]

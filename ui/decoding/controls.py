@@ -2,22 +2,26 @@
 the step controls and the layer / head pickers.
 
 Streamlit only: the trace comes from core.decode.decode_trace. The trace is computed once per (model, input, settings) and kept
-per user in st.session_state; stepping only re-renders. Widget keys: "input", "step", "layer",
-"head" (bound to the URL query string: a link reopens the same step) and "dec_*" for the
-decoding settings. Keys: ← / → step, Home / End jump (st.button shortcuts).
+per user in st.session_state; stepping only re-renders. Widget keys: "input", "layer", "head"
+(ui.state) and STEP, bound to the URL query string (a link reopens the same step), and "dec_*"
+for the decoding settings. Keys: ← / → step, Home / End jump (st.button shortcuts).
 """
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections import OrderedDict
 
 import streamlit as st
 
 from core import analysis
 from core.decode import decode_trace
 
-MEMO_SIZE = 8                        # traces kept per browser session
+from ..widgets import PageInput, file_version, layer_head_pickers, memo
+
+MEMO_KEY = "decoding_memo"            # this page's traces, per user (ui.widgets.memo)
+WHERE_KEY = "decoding_where"         # (checkpoint, input) of the trace shown: a new one -> step 1
+LEN_FOR = "decoding_len_for"         # the checkpoint the length limit was set for
+STEP = "step"                        # URL: the step shown (1-based)
+PLAYING, TIMER = "dec_playing", "dec_timer"   # Play is on / the step fragment has its timer
 HARD_CAP = 1000                      # characters: the box refuses more, whatever the task
 PLAY_EVERY = 0.6                     # seconds between steps while playing
 SEED_MAX = 2**31 - 1
@@ -35,26 +39,19 @@ def bound(key: str, lo, hi, default, cast=float) -> None:
 # ----------------------------------------------------------------------------- input
 def input_box(task):
     """The task's input box with example buttons -> the parsed example, or None (message shown)."""
-    memory = st.session_state.setdefault("decoding_inputs", {})
     default = task.examples[0] if task.examples else ""
-    if (st.session_state.get("decoding_task") != task.name or "input" not in st.session_state
-            or st.session_state.get("input_page") != "decoding"):    # "input" is shared with
-        st.session_state["input"] = memory.get(task.name, default)  # the explorer page
-    st.session_state["decoding_task"] = task.name
-    st.session_state["input_page"] = "decoding"
+    field = PageInput("decoding", task, default)
     limit = min(HARD_CAP, 4 * int(task.max_input_len) + 16)
     # A constant max_chars keeps the widget's identity (and its URL binding) across tasks;
     # the task's own limit is checked below.
-    text = st.text_input(f"Prompt for **{task.title}**", key="input", max_chars=HARD_CAP,
-                         bind="query-params", placeholder=f"e.g. {default}",
-                         help=task.description)
+    text = field.box(st, f"Prompt for **{task.title}**", max_chars=HARD_CAP,
+                     placeholder=f"e.g. {default}", help=task.description)
     if task.examples:
         with st.container(horizontal=True, gap="small"):
             st.caption("Examples:", width="content")
             for i, ex in enumerate(task.examples):
-                st.button(ex, key=f"dec_example_{i}", type="tertiary",
-                          on_click=st.session_state.update, kwargs={"input": ex})
-    memory[task.name] = text
+                st.button(ex, key=f"dec_example_{i}", type="tertiary", on_click=field.put,
+                          args=(ex,))
     try:
         if len(text) > limit:
             raise ValueError(f"too long: at most {task.max_input_len} tokens")
@@ -68,8 +65,8 @@ def input_box(task):
 def settings(row, model, setup) -> dict:
     """Greedy or sampling, temperature, top-k, top-p, seed and the length limit, all bounded.
     The length limit starts at the task's own for each model."""
-    if st.session_state.get("decoding_len_for") != row["path"]:
-        st.session_state["decoding_len_for"] = row["path"]
+    if st.session_state.get(LEN_FOR) != row["path"]:
+        st.session_state[LEN_FOR] = row["path"]
         st.session_state.pop("dec_len", None)
     regression = getattr(model, "regression", False)
     if model.kind == "seq2seq":
@@ -124,64 +121,56 @@ def settings(row, model, setup) -> dict:
 
 # ----------------------------------------------------------------------------- the trace
 def trace(row, model, text: str, setup, options: dict):
-    """decode_trace(...) memoised per user by (checkpoint, mtime, text, settings); None (and a
-    message shown) when the model cannot decode this input."""
+    """decode_trace(...) memoised per user by (checkpoint, file version, text, settings); None
+    (and a message shown) when the model cannot decode this input. A new model or input starts
+    at step 1."""
+    sampling = {k: v for k, v in options.items() if k != "max_new"}
+    key = (row["path"], file_version(row["path"]), text, tuple(sorted(options.items())))
     try:
-        mtime = os.path.getmtime(row["path"])
-    except OSError:
-        mtime = None
-    key = (row["path"], mtime, text, tuple(sorted(options.items())))
-    memo = st.session_state.setdefault("decoding_memo", OrderedDict())
-    if key not in memo:
-        sampling = {k: v for k, v in options.items() if k != "max_new"}
-        try:
-            memo[key] = decode_trace(model, dataclasses.replace(
-                setup, max_new_tokens=options["max_new"]), **sampling)
-        except ValueError as e:
-            st.error(f"The model cannot decode this input: {e}", icon=":material/error:")
-            return None
-        while len(memo) > MEMO_SIZE:
-            memo.popitem(last=False)
-    memo.move_to_end(key)
-    where = (row["path"], text)                      # a new model or input starts at step 1
-    if st.session_state.get("decoding_where") != where:
-        st.session_state["decoding_where"] = where
-        st.session_state["step"] = 1
-        st.session_state["dec_playing"] = False
-    return memo[key]
+        tr = memo(MEMO_KEY, key, lambda: decode_trace(model, dataclasses.replace(
+            setup, max_new_tokens=options["max_new"]), **sampling))
+    except ValueError as e:
+        st.error(f"The model cannot decode this input: {e}", icon=":material/error:")
+        return None
+    where = (row["path"], text)
+    if st.session_state.get(WHERE_KEY) != where:
+        st.session_state[WHERE_KEY] = where
+        st.session_state[STEP] = 1
+        st.session_state[PLAYING] = False
+    return tr
 
 
 # ----------------------------------------------------------------------------- stepping
 def _go(n: int, delta: int | None = None, to: int | None = None) -> None:
-    step = int(st.session_state.get("step", 1))
-    st.session_state["step"] = min(max(to if to is not None else step + delta, 1), n)
-    st.session_state["dec_playing"] = False
+    step = int(st.session_state.get(STEP, 1))
+    st.session_state[STEP] = min(max(to if to is not None else step + delta, 1), n)
+    st.session_state[PLAYING] = False
 
 
 def _play(n: int) -> None:
-    playing = not st.session_state.get("dec_playing", False)
-    if playing and int(st.session_state.get("step", 1)) >= n:
-        st.session_state["step"] = 0                 # at the end: play again from the start
-    st.session_state["dec_playing"] = playing
+    playing = not st.session_state.get(PLAYING, False)
+    if playing and int(st.session_state.get(STEP, 1)) >= n:
+        st.session_state[STEP] = 0                 # at the end: play again from the start
+    st.session_state[PLAYING] = playing
 
 
 def playing() -> bool:
     """Whether Play is on; the page registers its step fragment with a timer while it is."""
-    on = bool(st.session_state.get("dec_playing", False))
-    st.session_state["dec_timer"] = on
+    on = bool(st.session_state.get(PLAYING, False))
+    st.session_state[TIMER] = on
     return on
 
 
 def step_controls(n: int) -> int:
     """Back / Next / End / Play buttons and the step slider -> the 0-based step shown."""
-    bound("step", 1, max(n, 1), 1, int)
-    if st.session_state.get("dec_playing", False) != st.session_state.get("dec_timer", False):
+    bound(STEP, 1, max(n, 1), 1, int)
+    if st.session_state.get(PLAYING, False) != st.session_state.get(TIMER, False):
         st.rerun()                                   # a full run starts or stops the timer
-    if st.session_state.get("dec_playing"):          # one step per timed fragment run
-        st.session_state["step"] = min(int(st.session_state["step"]) + 1, n)
-        if st.session_state["step"] >= n:
-            st.session_state["dec_playing"] = False   # the next run stops the timer
-    step = int(st.session_state["step"])
+    if st.session_state.get(PLAYING):          # one step per timed fragment run
+        st.session_state[STEP] = min(int(st.session_state[STEP]) + 1, n)
+        if st.session_state[STEP] >= n:
+            st.session_state[PLAYING] = False   # the next run stops the timer
+    step = int(st.session_state[STEP])
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.button("Start", key="dec_start", on_click=_go, args=(n,), kwargs={"to": 1},
                   icon=":material/first_page:", disabled=step <= 1, shortcut="Home",
@@ -193,13 +182,13 @@ def step_controls(n: int) -> int:
         st.button("End", key="dec_end", on_click=_go, args=(n,), kwargs={"to": n},
                   icon=":material/last_page:", disabled=step >= n, shortcut="End",
                   help="Last step (End key)")
-        playing = st.session_state.get("dec_playing", False)
+        playing = st.session_state.get(PLAYING, False)
         st.button("Pause" if playing else "Play", key="dec_play", on_click=_play, args=(n,),
                   icon=":material/pause:" if playing else ":material/play_arrow:",
                   disabled=n <= 1)
     if n > 1:
-        st.slider("Step", 1, n, key="step", on_change=st.session_state.update,
-                  kwargs={"dec_playing": False}, bind="query-params")
+        st.slider("Step", 1, n, key=STEP, on_change=st.session_state.update,
+                  kwargs={PLAYING: False}, bind="query-params")
     return step - 1
 
 
@@ -208,11 +197,6 @@ def layer_head(model, tr) -> tuple[int, int, list, list]:
     first = tr.steps[0]
     order = lambda names: sorted(names, key=lambda n: analysis.parse_name(n)["layer"])  # noqa
     selfs, crosses = order(first.attention), order(first.cross)
-    layers, heads = list(range(len(selfs))), list(range(int(model.cfg.n_heads)))
-    for key, options in (("layer", layers), ("head", heads)):
-        if st.session_state.get(key) not in options:
-            st.session_state[key] = options[0]
     c1, c2, _ = st.columns([1, 1, 4])
-    layer = c1.selectbox("Decoder layer", layers, key="layer", bind="query-params")
-    head = c2.selectbox("Head", heads, key="head", bind="query-params")
+    layer, head = layer_head_pickers(c1, c2, len(selfs), model.cfg.n_heads, "Decoder layer")
     return layer, head, selfs, crosses

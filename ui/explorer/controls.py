@@ -2,19 +2,21 @@
 module / layer / head pickers.
 
 Streamlit glue only: tensors come from core (task.inspect, core.analysis), nothing is computed on
-them here. Widget keys are stable ("input", "module", "layer", "head") and bound to the URL
-query string, so a link or a refresh reopens the same view; a value the URL gives that is not
-offered (a layer the model lacks) is ignored and the remembered or first option is shown.
+them here. Widget keys (ui.state: "input", "module", "layer", "head") are bound to the URL query
+string, so a link or a refresh reopens the same view; a value the URL gives that is not offered
+(a layer the model lacks) is ignored and the remembered or first option is shown.
 """
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 
 import pandas as pd
 import streamlit as st
 
 from core import analysis
+
+from ..state import ABLATE, AUTO_SCALE, HEAD, INPUT, LAYER, MODULE
+from ..widgets import PageInput, clamp, file_version, layer_head_pickers, memo
 
 # (side, kind) -> the user-facing name of an attention kind, in display order.
 GROUPS = OrderedDict([
@@ -24,8 +26,11 @@ GROUPS = OrderedDict([
 ])
 SHORT = {"encoder.self_attn": "self_attn", "decoder.self_attn": "self_attn",
          "decoder.cross_attn": "cross_attn"}
-MEMO_SIZE = 8                       # inspections kept per browser session
 HARD_CAP = 6000                     # characters: the box refuses more, whatever the task
+MEMO_KEY = "explorer_memo"          # this page's inspections, per user (ui.widgets.memo)
+TASK_KEY = "explorer_task"          # the task shown last: a new one resets the selection
+RESET_KEY = "explorer_reset"        # set by input_box, read (once) by pick_head
+SAMPLE_KEY = "sample"               # the sample picker of a task with numbered samples
 
 
 def group_of(name: str) -> str:
@@ -58,41 +63,36 @@ def _box_limit(task) -> int:
 
 def input_box(task):
     """The task's input box with example buttons -> (text, parsed example) or (text, None)."""
-    memory = st.session_state.setdefault("explorer_inputs", {})
-    default = task.examples[0] if task.examples else ""
-    previous = st.session_state.get("explorer_task")
+    previous = st.session_state.get(TASK_KEY)
     if previous is not None and previous != task.name:     # another task: its own defaults
-        st.session_state.pop("ablate", None)
-        st.session_state["explorer_reset"] = True              # pick_head resets the selection
-    if ((previous is not None and previous != task.name) or "input" not in st.session_state
-            or st.session_state.get("input_page") != "explorer"):   # "input" is shared with
-        st.session_state["input"] = memory.get(task.name, default)  # the decoding page
-    st.session_state["explorer_task"] = task.name
-    st.session_state["input_page"] = "explorer"
+        st.session_state.pop(ABLATE, None)
+        st.session_state[RESET_KEY] = True                  # pick_head resets the selection
+    st.session_state[TASK_KEY] = task.name
+    default = task.examples[0] if task.examples else ""
+    field = PageInput("explorer", task, default)
     samples = int(getattr(task, "n_samples", 0) or 0)      # a task of numbered samples (sine)
     box = st
     if samples:
         pick, box = st.columns([1, 3])
-        current = st.session_state["input"].strip()
-        st.session_state["sample"] = int(current) if current.isdigit() and \
-            int(current) < samples else st.session_state.get("sample", 0)
-        pick.number_input(f"Sample (0 to {samples - 1})", 0, samples - 1, key="sample",
-                          on_change=lambda: _set_input(str(st.session_state["sample"])),
+        current = st.session_state[INPUT].strip()
+        st.session_state[SAMPLE_KEY] = int(current) if current.isdigit() and \
+            int(current) < samples else st.session_state.get(SAMPLE_KEY, 0)
+        pick.number_input(f"Sample (0 to {samples - 1})", 0, samples - 1, key=SAMPLE_KEY,
+                          on_change=lambda: field.put(str(st.session_state[SAMPLE_KEY])),
                           help=task.description)
     label = (f"…or paste your own {task.max_input_len} values (commas or spaces)" if samples
              else f"Input for **{task.title}**")
     # max_chars is a constant: it is part of the widget's identity, and a new identity would
     # let a stale ?input= in the URL override the new task's default. The task's own limit is
     # checked below.
-    text = box.text_input(label, key="input", max_chars=HARD_CAP, bind="query-params",
-                          placeholder=f"e.g. {default}", help=task.description)
+    text = field.box(box, label, max_chars=HARD_CAP, placeholder=f"e.g. {default}",
+                     help=task.description)
     if task.examples and not samples:
         with st.container(horizontal=True, gap="small"):
             st.caption("Examples:", width="content")
             for i, ex in enumerate(task.examples):
-                st.button(ex, key=f"example_{i}", type="tertiary",
-                          on_click=_set_input, args=(ex,))
-    memory[task.name] = text
+                st.button(ex, key=f"example_{i}", type="tertiary", on_click=field.put,
+                          args=(ex,))
     try:
         if len(text) > _box_limit(task):
             raise ValueError(f"too long: at most {task.max_input_len} tokens")
@@ -102,35 +102,22 @@ def input_box(task):
         return text, None
 
 
-def _set_input(text: str) -> None:
-    st.session_state["input"] = text
-
-
 # ----------------------------------------------------------------------------- inspection
 def inspection(row, model, task, text: str, off=()):
-    """task.inspect(...) with scores, memoised per user by (checkpoint, mtime, text, ablated
-    heads) so widget changes that keep the input do not rerun the model. None (and a message
-    shown) when the model cannot run."""
+    """task.inspect(...) with scores, memoised per user by (checkpoint, file version, text,
+    ablated heads) so widget changes that keep the input do not rerun the model. None (and a
+    message shown) when the model cannot run."""
     off = tuple(sorted(off))
-    try:
-        mtime = os.path.getmtime(row["path"])
-    except OSError:
-        mtime = None
-    key = (row["path"], mtime, text, off)
-    memo = st.session_state.setdefault("explorer_memo", OrderedDict())
-    if key in memo:
-        memo.move_to_end(key)
-        return memo[key]
-    try:
+
+    def run():
         mask = analysis.head_mask(model, off=off) if off else None
-        result = task.inspect(model, task.parse(text), head_mask=mask, return_scores=True)
+        return task.inspect(model, task.parse(text), head_mask=mask, return_scores=True)
+
+    try:
+        return memo(MEMO_KEY, (row["path"], file_version(row["path"]), text, off), run)
     except ValueError as e:
         st.error(f"The model cannot run on this input: {e}", icon=":material/error:")
         return None
-    memo[key] = result
-    while len(memo) > MEMO_SIZE:
-        memo.popitem(last=False)
-    return result
 
 
 # ----------------------------------------------------------------------------- prediction
@@ -192,34 +179,23 @@ def forecast(extra: dict, label: str) -> None:
 
 
 # ----------------------------------------------------------------------------- selection
-def _clamp(key: str, options: list, default=None) -> None:
-    """Put a remembered widget value back inside its options before the widget is drawn."""
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = default if default in options else options[0]
-
-
 def pick_head(model, ins):
     """Module kind, layer and head selectboxes -> (group, layer, head, module name)."""
     by_group = groups(ins.attention)
     keys = list(by_group)
-    if st.session_state.pop("explorer_reset", False):
+    if st.session_state.pop(RESET_KEY, False):
         # Overwritten, not deleted: a deleted bound widget would take the old ?layer= back.
-        st.session_state.update(module=None, layer=None, head=None)
-    _clamp("module", keys, default="decoder.cross_attn")   # the alignment figure first
+        st.session_state.update({MODULE: None, LAYER: None, HEAD: None})
+    clamp(MODULE, keys, default="decoder.cross_attn")       # the alignment figure first
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1.3], vertical_alignment="bottom")
-    group = c1.selectbox("Attention", keys, key="module", format_func=GROUPS.get,
+    group = c1.selectbox("Attention", keys, key=MODULE, format_func=GROUPS.get,
                          disabled=len(keys) == 1, bind="query-params")
-    layers = list(range(len(by_group[group])))
-    _clamp("layer", layers)
-    layer = c2.selectbox("Layer", layers, key="layer", bind="query-params")
-    heads = list(range(int(model.cfg.n_heads)))
-    _clamp("head", heads)
-    head = c3.selectbox("Head", heads, key="head", bind="query-params")
-    c4.toggle("auto scale", key="auto_scale",
+    layer, head = layer_head_pickers(c2, c3, len(by_group[group]), model.cfg.n_heads)
+    c4.toggle("auto scale", key=AUTO_SCALE,
               help="Stretch the colours over this head's own range instead of 0 to 1")
     return group, layer, head, by_group[group][layer]
 
 
 def select(group: str, layer: int, head: int) -> None:
-    """Set the shared selection (call from a widget callback, before the pickers are drawn)."""
-    st.session_state.update(module=group, layer=int(layer), head=int(head))
+    """Set the shown head (call from a widget callback, before the pickers are drawn)."""
+    st.session_state.update({MODULE: group, LAYER: int(layer), HEAD: int(head)})

@@ -13,6 +13,7 @@ from core.tasks import TASKS
 
 from .. import training as tr
 from ..models import device
+from ..state import JOB
 from ..theme import advanced
 
 SETTINGS_KEY = "train_settings"      # {widget key: value}: the widgets' values across pages
@@ -112,7 +113,7 @@ def start_button(task, cfg, run: dict, measured, job) -> None:
     if left.button("Start training", type="primary", disabled=cfg is None or running):
         spec = tr.JobSpec(task.name, cfg, **run)
         try:
-            st.session_state[tr.JOB_KEY] = tr.TrainingJob(
+            st.session_state[JOB] = tr.TrainingJob(
                 spec, device(), measured and tr.estimate_seconds(measured, spec.steps)).start()
         except RuntimeError as e:                  # too many trainings on this server at once
             st.warning(str(e))

@@ -12,6 +12,7 @@ from viz.attention import attention_heatmap
 from viz.training import training_curves
 
 from .. import training as tr
+from ..state import CHOSEN_MODEL
 from ..theme import presenting
 from ..widgets import chart
 
@@ -119,6 +120,6 @@ def save_form(job, folder) -> None:
     except OSError as e:
         st.error(f"Could not write the file: {e}")
     else:
-        st.session_state["chosen_model"] = job.saved_as      # the model picker selects it
+        st.session_state[CHOSEN_MODEL] = job.saved_as      # the model picker selects it
         st.success(f"Saved as {path.name}. It is now in the sidebar's model picker on the "
                    "Explore pages.")

@@ -8,8 +8,6 @@ query string (?image=3&query=patch 5): a link reopens the view.
 from __future__ import annotations
 
 import hashlib
-import os
-from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -18,11 +16,16 @@ import streamlit as st
 
 from core.images import canvas_to_image, load_image
 
+from ..state import DISCARD, FUSION, HEAD, LAYER, QUERY
+from ..widgets import clamp, file_version, layer_head_pickers, memo
+
 SOURCES = {"test": "Test image", "draw": "Draw", "upload": "Upload"}
-MEMO_SIZE = 8                           # inspections kept per browser session
 MAX_TEST = 1_000_000                    # the largest test-image count probed
 CANVAS_PX = 224
-KEPT = ("layer", "head", "query", "fusion", "discard", "vit_pen")   # survive a st.stop()
+MEMO_KEY = "vit_memo"                   # this page's inspections, per user (ui.widgets.memo)
+PEN = "vit_pen"                         # the canvas's pen width
+IMAGE = "image"                         # URL: the test image shown
+KEPT = (LAYER, HEAD, QUERY, FUSION, DISCARD, PEN)   # survive a run that stops early
 
 
 def keep_state() -> None:
@@ -31,14 +34,8 @@ def keep_state() -> None:
     for key in KEPT:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
-    st.session_state.setdefault("fusion", "mean")
-    st.session_state.setdefault("discard", 0.0)
-
-
-def _clamp(key: str, options: list) -> None:
-    """Put a remembered widget value back inside its options before the widget is drawn."""
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = options[0]
+    st.session_state.setdefault(FUSION, "mean")
+    st.session_state.setdefault(DISCARD, 0.0)
 
 
 # ----------------------------------------------------------------------------- input
@@ -96,8 +93,8 @@ def _draw(task, size: int):
     st_canvas = canvas_widget()
     if st_canvas is not None:
         left, right = st.columns([1, 2])
-        st.session_state.setdefault("vit_pen", 14 if shapes else 22)
-        pen = right.slider("Pen width", 4, 40, key="vit_pen")
+        st.session_state.setdefault(PEN, 14 if shapes else 22)
+        pen = right.slider("Pen width", 4, 40, key=PEN)
         right.caption("Undo, redo and clear are on the canvas's toolbar.")
         with left:
             result = st_canvas(stroke_width=pen, stroke_color="#ffffff",
@@ -145,9 +142,9 @@ def pick_input(task, cfg):
     if count == 0:
         st.warning(f"The {task.name} task has no test images; draw or upload one.")
         return None, None, ""
-    if not 0 <= int(st.session_state.get("image", 0) or 0) < count:
-        st.session_state["image"] = 0
-    i = int(st.number_input(f"Test image (0–{count - 1})", 0, count - 1, key="image", step=1,
+    if not 0 <= int(st.session_state.get(IMAGE, 0) or 0) < count:
+        st.session_state[IMAGE] = 0
+    i = int(st.number_input(f"Test image (0–{count - 1})", 0, count - 1, key=IMAGE, step=1,
                             help="Images the model never trained on", bind="query-params"))
     return f"sample {i}", task.fixed_example(i)[1], f"test image {i}"
 
@@ -160,26 +157,14 @@ def _digest(example) -> str:
 
 
 def inspection(row, model, task, example):
-    """task.inspect(model, example), memoised per user by (checkpoint, mtime, image); None with
-    a message shown when the image cannot be used."""
+    """task.inspect(model, example), memoised per user by (checkpoint, file version, image); None
+    with a message shown when the image cannot be used."""
+    key = (row["path"], file_version(row["path"]), _digest(example))
     try:
-        mtime = os.path.getmtime(row["path"])
-    except OSError:
-        mtime = None
-    key = (row["path"], mtime, _digest(example))
-    memo = st.session_state.setdefault("vit_memo", OrderedDict())
-    if key in memo:
-        memo.move_to_end(key)
-        return memo[key]
-    try:
-        ins = task.inspect(model, example)
+        return memo(MEMO_KEY, key, lambda: task.inspect(model, example))
     except ValueError as e:
         st.error(f"The model cannot use this image: {e}", icon=":material/error:")
         return None
-    memo[key] = ins
-    while len(memo) > MEMO_SIZE:
-        memo.popitem(last=False)
-    return ins
 
 
 def query_options(n_patches: int) -> list[str]:
@@ -189,13 +174,10 @@ def query_options(n_patches: int) -> list[str]:
 def pick_head(model, n_patches: int):
     """Layer, head and query selectboxes -> (layer, head, query token index, 0 = CLS)."""
     c1, c2, c3 = st.columns([1, 1, 2])
-    layers, heads = list(range(model.cfg.n_layers)), list(range(model.cfg.n_heads))
+    layer, head = layer_head_pickers(c1, c2, model.cfg.n_layers, model.cfg.n_heads)
     queries = query_options(n_patches)
-    for key, options in (("layer", layers), ("head", heads), ("query", queries)):
-        _clamp(key, options)
-    layer = c1.selectbox("Layer", layers, key="layer", bind="query-params")
-    head = c2.selectbox("Head", heads, key="head", bind="query-params")
-    query = c3.selectbox("Query token (or click a patch below)", queries, key="query",
+    clamp(QUERY, queries)
+    query = c3.selectbox("Query token (or click a patch below)", queries, key=QUERY,
                          bind="query-params",
                          help="The token whose attention row is drawn: CLS, which the "
                               "classifier reads, or one patch (row-major)")

@@ -15,11 +15,13 @@ from core import analysis
 from core.positional import sincos_2d
 from viz import images as vi
 
+from ..state import QUERY
 from ..widgets import chart
 
 MAX_ALL_PANELS = 32                     # every layer × head at once up to this many panels
 MAX_POS_GRID = 12                       # position-similarity figure up to 12×12 patches
 FUSIONS = ("mean", "max", "min")
+CLICKS = "vit_clicks"                   # clicks on the overlay so far: its chart key
 
 
 def show_prediction(ins, truth, source: str, presenter: bool) -> None:
@@ -46,8 +48,8 @@ def _clicked(key: str) -> None:
     stale selection can never fire again (a chart's selection cannot be cleared)."""
     points = (st.session_state.get(key) or {}).get("selection", {}).get("points", [])
     if points and points[0].get("customdata") is not None:
-        st.session_state["query"] = f"patch {int(points[0]['customdata'])}"
-        st.session_state["vit_clicks"] = st.session_state.get("vit_clicks", 0) + 1
+        st.session_state[QUERY] = f"patch {int(points[0]['customdata'])}"
+        st.session_state[CLICKS] = st.session_state.get(CLICKS, 0) + 1
 
 
 def _layers(ins):
@@ -65,7 +67,7 @@ def one_head(ins, layer: int, head: int, q: int, presenter: bool) -> None:
                                query_patch=None if q == 0 else q - 1,  # (N,) -> (g, g)
                                title=f"layer {layer} · head {head} · query {who}")
     vi.with_patch_targets(fig, g, g, p, values=row[1:])
-    key = f"vit_click_{st.session_state.get('vit_clicks', 0)}"
+    key = f"vit_click_{st.session_state.get(CLICKS, 0)}"
     chart(fig, key=key, on_select=partial(_clicked, key), selection_mode="points")
     st.caption(f"Where {who} looks: its attention weights over the {g * g} patches, brighter = "
                f"more. {float(row[0]):.0%} of its weight goes to the CLS token (not drawn). "
