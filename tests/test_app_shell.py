@@ -141,12 +141,12 @@ def test_decoding_steps_on_the_arrow_keys():
 def test_training_snapshots_step_on_the_arrow_keys():
     """After a tiny run, ◀ / ▶ (bound to ← / →) move the snapshot slider one step."""
     import time
-    from ui import training as tr
+    from ui.state import JOB
     at = app().run()
     at.switch_page("pages/train.py").run()
     at.button[0].click().run()                       # Start training
     ok(at)
-    job, t0 = at.session_state[tr.JOB_KEY], time.time()
+    job, t0 = at.session_state[JOB], time.time()
     while job.running and time.time() - t0 < 60:
         time.sleep(0.5)
         at.run()

@@ -103,6 +103,12 @@ class Task:
         """(model inputs tuple, Inspection-style labels) of a fixed input for training snapshots."""
         raise NotImplementedError
 
+    def probe_labels(self, model) -> dict:
+        """{name: (query labels, key labels)} of the probe input, for every name in
+        model.attention_names()."""
+        _, labels = self.probe(model.device)
+        return {name: labels[name] for name in model.attention_names()}
+
     # -- helpers -----------------------------------------------------------------------------
     def meets_bar(self, metrics: dict, bar: dict | None = None) -> bool:
         bar = self.bar if bar is None else bar

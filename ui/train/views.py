@@ -6,32 +6,81 @@ trains. The progress is an st.fragment that polls the job while it runs.
 """
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
+from core.recipe import FINAL_EVAL_N, describe
 from viz.attention import attention_heatmap
 from viz.training import training_curves
 
-from .. import training as tr
 from ..state import CHOSEN_MODEL
 from ..theme import presenting
 from ..widgets import chart
+from .controls import duration, target_text
 
+POLL_S = 1.0                     # how often the progress fragment polls a running job
 WATCH = "train_watch_i"          # the snapshot slider's key
+STATE_TEXT = {"starting": "Starting…", "running": "Training…", "done": "Finished all steps",
+              "target": "Stopped early at target", "cancelled": "Stopped", "error": "Failed"}
+
+
+def axis_labels(pair, shape) -> tuple:
+    """(query labels, key labels) when they fit a (Tq, Tk) map, else (None, None): numbers."""
+    if pair is None or (len(pair[0]), len(pair[1])) != tuple(shape):
+        return None, None
+    return pair
+
+
+def metric_series(v: dict, names) -> dict:
+    """{metric name: [values per evaluation]} for training_curves."""
+    return {m: [e.get(m, float("nan")) for e in v["evals"]] for m in names
+            if any(m in e for e in v["evals"])}
+
+
+def fmt(x) -> str:
+    """A metric for people: '0.9871', '0.00123', '360'."""
+    if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+        return f"{x:,}"
+    return f"{float(x):.4g}" if isinstance(x, (float, np.floating)) else str(x)
+
+
+def outcome(v: dict, task) -> tuple[str, str] | None:
+    """(level, message) on the final metrics once a run has ended: level is 'success' when the
+    target was reached, 'warning' when not, 'info' when the task has no target."""
+    if not v["final"]:
+        return None
+    how = {"target": "stopped early at target", "cancelled": f"stopped at step {v['step']:,}",
+           "done": "all steps done"}.get(v["state"], v["state"])
+    shown = ", ".join(f"{m} {fmt(x)}" for m, x in v["final"].items())
+    msg = f"Final metrics on {FINAL_EVAL_N} fresh examples: {shown} ({how})."
+    if v["target_reached"] is None:
+        return "info", msg
+    if v["target_reached"]:
+        return "success", f"{msg} Target reached."
+    return "warning", f"{msg} Target ({target_text(task)}) not reached: try more steps."
+
+
+def thin(losses: list, most: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, losses) with at most `most` points (every k-th) so long runs plot quickly."""
+    y = np.asarray(losses, dtype=np.float64)
+    x = np.arange(1, y.size + 1)
+    k = max(1, -(-y.size // most))
+    return x[k - 1::k], y[k - 1::k]
 
 
 def progress(job) -> None:
     """The run's progress as a fragment: polled every POLL_S seconds while it runs."""
-    st.fragment(run_every=tr.POLL_S if job.running else None)(_progress)(job, job.running)
+    st.fragment(run_every=POLL_S if job.running else None)(_progress)(job, job.running)
 
 
 def _progress(job, live: bool) -> None:
     v = job.view()
     if live and not v["running"]:
         st.rerun()                             # the run ended: redraw the page, stop polling
-    st.subheader(f"{tr.STATES[v['state']]}: {job.spec.task}, {tr.summary(job.spec.config)}")
-    eta = f" · about {tr.duration(v['eta'])} left" if v["running"] and v["eta"] else ""
+    st.subheader(f"{STATE_TEXT[v['state']]}: {job.spec.task}, {describe(job.spec.config)}")
+    eta = f" · about {duration(v['eta'])} left" if v["running"] and v["eta"] else ""
     st.progress(min(1.0, v["step"] / v["steps"]),
-                text=f"step {v['step']:,} / {v['steps']:,} · {tr.duration(v['elapsed'])}{eta}")
+                text=f"step {v['step']:,} / {v['steps']:,} · {duration(v['elapsed'])}{eta}")
     if v["running"]:
         st.button("Stop", key="train_stop", on_click=job.stop, disabled=v["stopping"])
     if v["error"]:
@@ -40,12 +89,12 @@ def _progress(job, live: bool) -> None:
     cols = st.columns(1 + len(job.task.metrics))
     cols[0].metric("Loss", f"{v['losses'][-1]:.4f}" if v["losses"] else "–")
     for col, m in zip(cols[1:], job.task.metrics):
-        col.metric(m + (" (final)" if v["final"] else ""), tr.fmt(latest[m]) if m in latest
+        col.metric(m + (" (final)" if v["final"] else ""), fmt(latest[m]) if m in latest
                    else "–")
-    if done := tr.outcome(v, job.task):
+    if done := outcome(v, job.task):
         getattr(st, done[0])(done[1])
-    x, y = tr.thin(v["losses"])
-    chart(training_curves(x, y, v["eval_steps"], tr.metric_series(v, job.task.metrics),
+    x, y = thin(v["losses"])
+    chart(training_curves(x, y, v["eval_steps"], metric_series(v, job.task.metrics),
                           presenter=presenting()), key="train_curves")
     if v["snapshots"]:
         snapshots(job, v)
@@ -65,7 +114,7 @@ def snapshots(job, v: dict) -> None:
         snapshot_buttons(WATCH, i, last)                  # ◀ ▶, also the ← / → keys
     step, att = snaps[min(i, last)]
     w = att[name][head]                                           # (Tq, Tk)
-    q, k = tr.axis_labels(v["labels"].get(name), w.shape)
+    q, k = axis_labels(v["labels"].get(name), w.shape)
     chart(attention_heatmap(w, q, k, title=f"{name}, head {head} at step {step}",
                             presenter=presenting()), key="train_watch_map")
 
@@ -114,7 +163,7 @@ def save_form(job, folder) -> None:
     if not c[2].button("Save", key="train_save"):
         return
     try:
-        path = tr.save(job, name, folder, overwrite)
+        path = job.save(name, folder, overwrite)
     except ValueError as e:
         st.error(str(e))
     except OSError as e:
