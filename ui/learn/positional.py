@@ -1,13 +1,14 @@
 """The Positional encodings page's sections, one per tab: sinusoidal values and periods, the
 similarity of positions, a model's learned table or RoPE, and why order matters.
 
-Tensors come from core.positional and core.analysis, figures from viz.positional.
+Tensors come from core.positional and core.similarity, figures from viz.positional.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from core import analysis
+from core.similarity import (cosine_similarity, dot_similarity, permutation_demo,
+                             position_similarity, rope_pair_track)
 from core.checkpoints import list_checkpoints
 from core.positional import sinusoidal_encoding, sinusoidal_wavelengths
 from viz import positional as vp
@@ -58,7 +59,7 @@ def similarity(n_pos: int, d_model: int, presenter: bool) -> None:
     """Dot-product or cosine similarity of every pair of positions, and one position's row."""
     pe = sinusoidal_encoding(n_pos, d_model)                             # (N, D)
     kind = st.radio("Similarity", ["dot product", "cosine"], horizontal=True, key="pe_simkind")
-    sim = (analysis.dot_similarity if kind == "dot product" else analysis.cosine_similarity)(pe)
+    sim = (dot_similarity if kind == "dot product" else cosine_similarity)(pe)
     shown = min(n_pos, SIM_MAX)
     left, right = st.columns(2)
     with left:
@@ -97,11 +98,11 @@ def learned_and_rope(presenter: bool) -> None:
                 with col:
                     chart(vp.encoding_heatmap(t, title=f"{what}  ({t.shape[0]}×{t.shape[1]})",
                                               presenter=presenter))
-                    chart(vp.similarity_heatmap(analysis.cosine_similarity(t),
+                    chart(vp.similarity_heatmap(cosine_similarity(t),
                                                 title=f"cosine similarity: {what}",
                                                 presenter=presenter))
         elif pos == "rope":
-            chart(vp.similarity_heatmap(analysis.position_similarity(model),
+            chart(vp.similarity_heatmap(position_similarity(model),
                                         title=f"RoPE: similarity of positions in {name}",
                                         presenter=presenter))
     st.subheader("RoPE rotates each q/k pair by its position")
@@ -112,7 +113,7 @@ def learned_and_rope(presenter: bool) -> None:
     left.caption("Pair i turns by θᵢ = 10000^(−2i/d) per position, keeping its length; q·k "
                  "then depends only on the distance j − i.")
     with right:
-        chart(vp.rope_rotation(analysis.rope_pair_track(count, d_head, pair), range(count),
+        chart(vp.rope_rotation(rope_pair_track(count, d_head, pair), range(count),
                                presenter=presenter))
 
 
@@ -126,7 +127,7 @@ def order(presenter: bool) -> None:
         seed = int(c.number_input("Seed", 0, 10_000, 0, key="order_seed"))
     labels = [f"token {i}" for i in range(n_tok)]
     for positional, col in zip((False, True), st.columns(2)):
-        demo = analysis.permutation_demo(n_tok, d_demo, seed, positional=positional)
+        demo = permutation_demo(n_tok, d_demo, seed, positional=positional)
         with col:
             st.markdown("**With sinusoidal PE**" if positional else "**Without PE**")
             st.metric("max |output − un-shuffled output|", f"{demo['max_diff']:.2e}")
