@@ -31,6 +31,7 @@ from .checkpoints import save_checkpoint
 from .models import build_model
 from .tasks import TASKS
 from .train import train
+from .zoo import shipped_names
 
 EVAL_N = 256          # fresh examples per evaluation during training
 MAX_JOBS = 4          # trainings running at once in this process (all users of a server)
@@ -165,7 +166,6 @@ class TrainingJob:
         """Write the finished model to folder/<name>.safetensors atomically; ValueError with a
         message for the user when the name is invalid or taken (unless overwrite) or there is
         no finished model."""
-        from .zoo import shipped_names
         name = naming.check_name(name, reserved=shipped_names())
         if self.model is None or self.running:
             raise ValueError("There is no finished model to save yet.")

@@ -3,8 +3,8 @@
     python -m core.zoo --force                   # every task, replacing the files in checkpoints/
     python -m core.zoo --tasks sort,reverse --out my_zoo
 
-Each task's `zoo` attribute holds the settings ({"seed", "steps", "preset", "overrides", and
-optionally "lr", "batch_size", "target"}); the training itself is core.recipe's, as for
+Each task's `zoo` attribute holds the settings (the fields of core.tasks.base.ZooRecipe: seed,
+steps, preset, overrides, lr, batch_size, target); the training itself is core.recipe's, as for
 `python -m core.train` and the Train page. Every model is scored on 2000 fresh examples; a
 checkpoint below its bar is NOT written, and the command then exits with status 1 naming it.
 A file that already exists (the shipped checkpoints, in checkpoints/) is only replaced with
@@ -35,22 +35,16 @@ def shipped_names() -> frozenset:
     return frozenset(TASKS) | frozenset(EXTRAS)
 
 
-def zoo_settings(task) -> dict:
-    s = {"seed": 0, "steps": None, "preset": None, "overrides": {}}
-    s.update(getattr(task, "zoo", None) or {})
-    return s
-
-
 def build_one(task, out_dir: Path, progress: bool = True, name: str | None = None,
               extra_overrides: dict | None = None) -> dict:
     """Train `task` with its zoo settings; write out_dir/<name>.safetensors if it meets the bar.
     A lesson model (`extra_overrides` given) has no bar to meet and is always written."""
-    s = zoo_settings(task)
+    r = task.zoo_recipe
     name = name or task.name
-    overrides = {**s["overrides"], **(extra_overrides or {})}
-    trained = train_task(task, preset=s["preset"], overrides=overrides, steps=s["steps"],
-                         seed=s["seed"], lr=s.get("lr"), batch_size=s.get("batch_size"),
-                         target=None if extra_overrides else s.get("target"),
+    overrides = {**r.overrides, **(extra_overrides or {})}
+    trained = train_task(task, preset=r.preset, overrides=overrides, steps=r.steps,
+                         seed=r.seed, lr=r.lr, batch_size=r.batch_size,
+                         target=None if extra_overrides else r.target,
                          progress=progress, label=f"{name:9s}", made_by="python -m core.zoo")
     met = trained.meets_bar or bool(extra_overrides)
     row = {"task": name, "steps": trained.result.steps,
@@ -88,9 +82,10 @@ def main(argv=None) -> int:
                     help="replace checkpoints that already exist (e.g. the shipped ones)")
     args = ap.parse_args(argv)
     from .tasks import TASKS
-    names = [n.strip() for n in args.tasks.split(",") if n.strip()] if args.tasks else list(TASKS)
+    names = [n.strip() for n in args.tasks.split(",") if n.strip()] if args.tasks else \
+        [n for n, t in TASKS.items() if t.trains]
     try:
-        unknown = [n for n in names if n not in TASKS]
+        unknown = [n for n in names if n not in TASKS or not TASKS[n].trains]
         if unknown or not names:
             raise CLIError(f"unknown task(s) {', '.join(unknown) or '(none given)'}; choose from "
                            f"{', '.join(TASKS)}")

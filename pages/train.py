@@ -1,7 +1,6 @@
 """Train a model live: task, architecture, schedule; watch the loss, the metrics and a head form."""
 import streamlit as st
 
-from core.tasks import TASKS
 from ui.models import CHECKPOINT_DIR
 from ui.navigation import ensure_router
 from ui.state import JOB
@@ -10,8 +9,8 @@ from ui.train import views as tv
 
 ensure_router()
 st.title("Train a model")
-if not TASKS:
-    st.error("No task is available.")
+if not tc.trainable():
+    st.error("No task with training data is available.")
     st.stop()
 job = st.session_state.get(JOB)            # this session's run, if any
 

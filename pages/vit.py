@@ -21,13 +21,13 @@ if picked is None:
     st.stop()
 row, model, task = picked
 
-example, truth, source = vc.pick_input(task, model.cfg)
+example, source = vc.pick_input(task, model.cfg)
 if example is None:
     st.stop()
 ins = vc.inspection(row, model, task, example)
 if ins is None:
     st.stop()
-vv.show_prediction(ins, truth, source, presenter)
+vv.show_prediction(ins, source, presenter)
 
 t_head, t_all, t_roll, t_pos = st.tabs(["One head", "All heads", "Attention rollout",
                                         "Position embeddings"])

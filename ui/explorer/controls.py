@@ -70,18 +70,17 @@ def input_box(task):
     st.session_state[TASK_KEY] = task.name
     default = task.examples[0] if task.examples else ""
     field = PageInput("explorer", task, default)
-    samples = int(getattr(task, "n_samples", 0) or 0)      # a task of numbered samples (sine)
+    samples = task.fixed_examples()          # held-out examples offered by number (sine)
     box = st
     if samples:
         pick, box = st.columns([1, 3])
-        current = st.session_state[INPUT].strip()
-        st.session_state[SAMPLE_KEY] = int(current) if current.isdigit() and \
-            int(current) < samples else st.session_state.get(SAMPLE_KEY, 0)
-        pick.number_input(f"Sample (0 to {samples - 1})", 0, samples - 1, key=SAMPLE_KEY,
-                          on_change=lambda: field.put(str(st.session_state[SAMPLE_KEY])),
-                          help=task.description)
-    label = (f"…or paste your own {task.max_input_len} values (commas or spaces)" if samples
-             else f"Input for **{task.title}**")
+        shown = samples.number(st.session_state[INPUT])
+        st.session_state[SAMPLE_KEY] = shown if shown is not None else \
+            min(int(st.session_state.get(SAMPLE_KEY, 0) or 0), len(samples) - 1)
+        pick.number_input(f"Sample (0 to {len(samples) - 1})", 0, len(samples) - 1,
+                          key=SAMPLE_KEY, help=task.description, on_change=lambda: field.put(
+                              samples.input(st.session_state[SAMPLE_KEY])))
+    label = task.input_label or f"Input for **{task.title}**"
     # max_chars is a constant: it is part of the widget's identity, and a new identity would
     # let a stale ?input= in the URL override the new task's default. The task's own limit is
     # checked below.
@@ -121,58 +120,46 @@ def inspection(row, model, task, text: str, off=()):
 
 
 # ----------------------------------------------------------------------------- prediction
-def expected(task, example):
-    """The right answer where the page can tell it cheaply, else None."""
-    if task.name == "sort":
-        return sorted(example)
-    if task.name == "reverse":
-        return example[::-1]
-    if task.name == "addition":
-        return str(example[0] + example[1])
-    return None
-
-
 def _fmt(v) -> str:
     return f"{v:.2f}" if isinstance(v, float) else str(v)
 
 
-def show_prediction(task, example, ins, label: str = "Prediction") -> None:
-    pred = ins.prediction
-    shown = " ".join(map(_fmt, pred)) if isinstance(pred, (list, tuple)) else str(pred)
-    extra = ins.extra if isinstance(ins.extra, dict) else {}
-    if "forecast" in extra and "inputs" in extra:
-        forecast(extra, label)
+def show_prediction(ins, label: str = "Prediction") -> None:
+    """The prediction, checked against the right answer where the task can tell it
+    (Inspection.expected); a forecast as a chart."""
+    if ins.forecast is not None:
+        forecast(ins.forecast, label)
         return
-    truth = expected(task, example)
+    pred, truth = ins.prediction, ins.expected
+    shown = " ".join(map(_fmt, pred)) if isinstance(pred, (list, tuple)) else str(pred)
     verdict = ""
     if truth is not None:
         right = " ".join(map(str, truth)) if isinstance(truth, list) else truth
         verdict = (" :green[:material/check_circle: correct]" if pred == truth else
                    f" :red[:material/cancel: wrong, expected] `{right}`")
-    conf = ins.extra.get("confidence") if isinstance(ins.extra, dict) else None
-    if conf:
-        verdict += f" · lowest character confidence {min(conf):.0%}"
+    if ins.confidence:
+        verdict += f" · lowest character confidence {min(ins.confidence):.0%}"
     st.markdown(f"**{label}:** `{shown or '(empty)'}`{verdict}")
-    if task.kind == "decoder" and label == "Prediction":
+    if ins.prompt_len is not None and label == "Prediction":
         st.caption("A decoder writes its answer one token at a time; the maps show the whole "
                    f"sequence as the model saw it, prompt and answer: `{' '.join(ins.tokens)}`")
 
 
-def forecast(extra: dict, label: str) -> None:
-    """A real-valued forecast (sine): the inputs, the forecast, the truth and the baseline."""
-    inputs, pred = list(extra["inputs"]), list(extra["forecast"])
+def forecast(f, label: str) -> None:
+    """A real-valued forecast (core.tasks.base.Forecast): inputs, forecast, truth, baseline."""
+    inputs, pred = list(f.inputs), list(f.forecast)
     n, k = len(inputs), len(pred)
     pad = [None] * n
     table = {"input": inputs + [None] * k, "forecast": pad + pred}
-    truth = extra.get("truth")
-    if truth is not None:
-        table["truth"] = pad + list(truth)
-    if extra.get("baseline") is not None:
-        table[f"repeat last period ({extra.get('period', '?')})"] = pad + list(extra["baseline"])
+    if f.truth is not None:
+        table["truth"] = pad + list(f.truth)
+    if f.baseline is not None:
+        table[f"repeat last period ({f.period if f.period is not None else '?'})"] = \
+            pad + list(f.baseline)
     scores = ""
-    if truth is not None:
-        mse = sum((a - b) ** 2 for a, b in zip(pred, truth)) / k
-        base = sum((a - b) ** 2 for a, b in zip(extra["baseline"], truth)) / k
+    if f.truth is not None and f.baseline is not None:
+        mse = sum((a - b) ** 2 for a, b in zip(pred, f.truth)) / k
+        base = sum((a - b) ** 2 for a, b in zip(f.baseline, f.truth)) / k
         scores = f" · MSE against the truth {mse:.4f}, repeating the last period {base:.4f}"
     st.markdown(f"**{label}:** the next {k} values{scores}")
     st.line_chart(pd.DataFrame(table), height=220, x_label="t", y_label="value")

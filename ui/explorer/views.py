@@ -192,7 +192,7 @@ def _stats_pick() -> None:
 
 
 # ----------------------------------------------------------------------------- ablation
-def ablation(row, model, task, text, example, before, group, layer, head, name,
+def ablation(row, model, task, text, before, group, layer, head, name,
              presenter: bool) -> None:
     names = list(before.attention)
     several = len({analysis.parse_name(n)["side"] for n in names}) > 1
@@ -215,7 +215,7 @@ def ablation(row, model, task, text, example, before, group, layer, head, name,
     left, right = st.columns(2)
     for col, ins, what in ((left, before, "before"), (right, after, "after")):
         with col:
-            ec.show_prediction(task, example, ins, label=f"Prediction {what}")
+            ec.show_prediction(ins, label=f"Prediction {what}")
             heatmap(ins, name, head, f"{what}: layer {layer} · head {head}", presenter,
                     key=f"ablation_{what}")
     if (name, head) in off:

@@ -91,9 +91,15 @@ def speed(task, cfg, batch_size: int, dev):
     return cache[key]
 
 
+def trainable() -> list[str]:
+    """The tasks that have training data (Task.trains), in registry order."""
+    return [name for name, task in TASKS.items() if task.trains]
+
+
 def task_picker():
     """The task selectbox (and its description) -> the task."""
-    name = st.selectbox("Task", list(TASKS), key=keep("task", next(iter(TASKS))),
+    names = trainable()
+    name = st.selectbox("Task", names, key=keep("task", names[0]),
                         format_func=lambda n: f"{TASKS[n].title} ({n})")
     st.caption(TASKS[name].description)
     return TASKS[name]

@@ -8,7 +8,6 @@ query string (?image=3&query=patch 5): a link reopens the view.
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,6 @@ from ..state import DISCARD, FUSION, HEAD, LAYER, QUERY
 from ..widgets import clamp, file_version, layer_head_pickers, memo
 
 SOURCES = {"test": "Test image", "draw": "Draw", "upload": "Upload"}
-MAX_TEST = 1_000_000                    # the largest test-image count probed
 CANVAS_PX = 224
 MEMO_KEY = "vit_memo"                   # this page's inspections, per user (ui.widgets.memo)
 PEN = "vit_pen"                         # the canvas's pen width
@@ -39,24 +37,6 @@ def keep_state() -> None:
 
 
 # ----------------------------------------------------------------------------- input
-@lru_cache(maxsize=32)
-def test_count(task) -> int:
-    """How many fixed (held-out) test images the task has: fixed_example(i) raises past them."""
-    def exists(i: int) -> bool:
-        try:
-            task.fixed_example(i)
-            return True
-        except (ValueError, IndexError):
-            return False
-    if not exists(0):
-        return 0
-    lo, hi = 0, MAX_TEST                 # exists(lo); find the last index that exists
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if exists(mid) else (lo, mid - 1)
-    return lo + 1
-
-
 def read_upload(data) -> tuple[np.ndarray | None, str | None]:
     """An uploaded file's bytes -> (grey image (H, W), None) or (None, a message for the user).
 
@@ -84,16 +64,11 @@ def canvas_widget():
 
 def _draw(task, size: int):
     """A drawing -> grey image, or None (with a hint) while the canvas is empty."""
-    shapes = not task.fit_content
-    hint = (f"Draw a small {'/'.join(task.class_names)} (the model saw 5×5-pixel objects in a "
-            f"{size}×{size} image: keep it to about a third of the canvas)." if shapes else
-            "Draw one large digit in the middle; it is cropped and shrunk to "
-            f"{size}×{size} pixels as the dataset's digits were.")
-    st.caption(hint)
+    st.caption(task.hint(size))
     st_canvas = canvas_widget()
     if st_canvas is not None:
         left, right = st.columns([1, 2])
-        st.session_state.setdefault(PEN, 14 if shapes else 22)
+        st.session_state.setdefault(PEN, task.pen_width)
         pen = right.slider("Pen width", 4, 40, key=PEN)
         right.caption("Undo, redo and clear are on the canvas's toolbar.")
         with left:
@@ -119,34 +94,35 @@ def _draw(task, size: int):
 
 
 def pick_input(task, cfg):
-    """Source radio and its widget -> (example for task.inspect, true class or None, label)."""
+    """Source control and its widget -> (example for task.inspect or None, what it is)."""
     source = st.segmented_control("Image", list(SOURCES), format_func=SOURCES.get,
                                   key="vit_source", default="test")
     if source == "draw":
-        return _draw(task, cfg.image_size), None, "drawing"
+        return _draw(task, cfg.image_size), "drawing"
     if source == "upload":
         file = st.file_uploader("A PNG or JPEG image (at most 2 MB)", type=["png", "jpg", "jpeg"],
                                 key="vit_upload", help="Any size: it is converted to the "
                                 f"model's {cfg.image_size}×{cfg.image_size} grey input.")
         if file is None:
-            st.info("Upload an image of a " + ("digit" if task.fit_content else "shape") + ".")
-            return None, None, ""
+            st.info(f"Upload an image of a {task.noun}.")
+            return None, ""
         grey, message = read_upload(file.getvalue())
         if message:
             st.error(message, icon=":material/error:")
         else:
             st.image(grey, width=120, caption="your file, in grey", clamp=True)
         shown = "".join(c for c in file.name[:40] if c.isprintable() and c not in "`\\")
-        return grey, None, f"upload `{shown}`"
-    count = test_count(task)
-    if count == 0:
+        return grey, f"upload `{shown}`"
+    tests = task.fixed_examples()
+    if not tests:
         st.warning(f"The {task.name} task has no test images; draw or upload one.")
-        return None, None, ""
-    if not 0 <= int(st.session_state.get(IMAGE, 0) or 0) < count:
+        return None, ""
+    if not 0 <= int(st.session_state.get(IMAGE, 0) or 0) < len(tests):
         st.session_state[IMAGE] = 0
-    i = int(st.number_input(f"Test image (0–{count - 1})", 0, count - 1, key=IMAGE, step=1,
-                            help="Images the model never trained on", bind="query-params"))
-    return f"sample {i}", task.fixed_example(i)[1], f"test image {i}"
+    i = int(st.number_input(f"Test image (0–{len(tests) - 1})", 0, len(tests) - 1, key=IMAGE,
+                            step=1, help="Images the model never trained on",
+                            bind="query-params"))
+    return tests.input(i), f"test image {i}"
 
 
 def _digest(example) -> str:

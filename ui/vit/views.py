@@ -2,8 +2,8 @@
 from a query token (click a patch to pick it), every head at once, attention rollout and the
 position embeddings.
 
-Rollout and similarities come from core.analysis, figures from viz.images; nothing here runs the
-model.
+Rollout comes from core.analysis, similarities from core.similarity and figures from
+viz.images; nothing here runs the model.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from functools import partial
 
 import streamlit as st
 
-from core import analysis
+from core import analysis, similarity
 from core.positional import sincos_2d
 from viz import images as vi
 
@@ -24,19 +24,20 @@ FUSIONS = ("mean", "max", "min")
 CLICKS = "vit_clicks"                   # clicks on the overlay so far: its chart key
 
 
-def show_prediction(ins, truth, source: str, presenter: bool) -> None:
-    ex = ins.extra
-    names, probs = ex["class_names"], ex["probs"]
+def show_prediction(ins, source: str, presenter: bool) -> None:
+    """The predicted class (checked against the true one for a test image), the image with its
+    patch grid and the class probabilities."""
+    names, probs, pic = ins.classes, ins.probs, ins.picture
     verdict = ""
-    if truth is not None:
-        verdict = (" :green[:material/check_circle: correct]" if truth == ins.prediction
-                   else f" :red[:material/cancel: the true class is] `{names[truth]}`")
+    if ins.expected is not None:
+        verdict = (" :green[:material/check_circle: correct]" if ins.expected == ins.prediction
+                   else f" :red[:material/cancel: the true class is] `{names[ins.expected]}`")
     st.markdown(f"**Prediction for the {source}:** `{names[ins.prediction]}` "
-                f"({probs[ins.prediction]:.0%}){verdict}")
+                f"({float(probs[ins.prediction]):.0%}){verdict}")
     left, right = st.columns(2)
-    g, p = ex["grid"], ex["patch_size"]
+    g, p = pic.grid, pic.patch_size
     with left:
-        chart(vi.image_with_grid(ex["image"], p, presenter=presenter,
+        chart(vi.image_with_grid(pic.image, p, presenter=presenter,
                                  title=f"what the model sees: {g}×{g} patches of {p}×{p}"),
               key="vit_image")
     with right:
@@ -58,12 +59,12 @@ def _layers(ins):
 
 
 def one_head(ins, layer: int, head: int, q: int, presenter: bool) -> None:
-    ex = ins.extra
-    g, p = ex["grid"], ex["patch_size"]
+    pic = ins.picture
+    g, p = pic.grid, pic.patch_size
     _, stacked = _layers(ins)
     row = stacked[layer, head, q]                                        # (T,) = (1 + N,)
     who = "CLS" if q == 0 else f"patch {q - 1}"
-    fig = vi.attention_overlay(ex["image"], row[1:].reshape(g, g), p, presenter=presenter,
+    fig = vi.attention_overlay(pic.image, row[1:].reshape(g, g), p, presenter=presenter,
                                query_patch=None if q == 0 else q - 1,  # (N,) -> (g, g)
                                title=f"layer {layer} · head {head} · query {who}")
     vi.with_patch_targets(fig, g, g, p, values=row[1:])
@@ -75,15 +76,15 @@ def one_head(ins, layer: int, head: int, q: int, presenter: bool) -> None:
 
 
 def all_heads(ins, layer: int, q: int, presenter: bool) -> None:
-    ex = ins.extra
-    g, p = ex["grid"], ex["patch_size"]
+    pic = ins.picture
+    g, p = pic.grid, pic.patch_size
     _, stacked = _layers(ins)
     L, H = stacked.shape[:2]
     picked = range(L) if L * H <= MAX_ALL_PANELS else [layer]
     maps = stacked[:, :, q, 1:][list(picked)].reshape(-1, g, g)          # (L'·H, g, g)
     titles = [f"L{l} H{h}" for l in picked for h in range(H)]
     who = "CLS" if q == 0 else f"patch {q - 1}"
-    chart(vi.overlay_grid(ex["image"], maps, p, titles, cols=H, presenter=presenter),
+    chart(vi.overlay_grid(pic.image, maps, p, titles, cols=H, presenter=presenter),
           key="vit_all_heads")
     shown = "every layer (rows) and head (columns)" if len(picked) == L else f"layer {layer}"
     st.caption(f"The attention of {who} in {shown}, each panel scaled to its own maximum: "
@@ -91,13 +92,13 @@ def all_heads(ins, layer: int, q: int, presenter: bool) -> None:
 
 
 def rollout(ins, fusion: str, discard: float, presenter: bool) -> None:
-    ex = ins.extra
-    g, p = ex["grid"], ex["patch_size"]
+    pic = ins.picture
+    g, p = pic.grid, pic.patch_size
     _, stacked = _layers(ins)
     flow = analysis.attention_rollout(list(stacked), head_fusion=fusion,
                                       discard_ratio=discard)             # (T, T)
     cls = flow[0]                                                        # (1 + N,)
-    fig = vi.attention_overlay(ex["image"], cls[1:].reshape(g, g), p, presenter=presenter,
+    fig = vi.attention_overlay(pic.image, cls[1:].reshape(g, g), p, presenter=presenter,
                                title=f"rollout from CLS · {fusion} over heads · discard "
                                      f"{discard:.0%}")                  # (N,) -> (g, g)
     chart(vi.with_patch_targets(fig, g, g, p, values=cls[1:], label="rollout"),
@@ -120,7 +121,7 @@ def positions(model, presenter: bool) -> None:
     with left:
         if cfg.pos == "learned":
             st.markdown("**Learned position embeddings** of this model")
-            chart(vi.position_similarity_grid(analysis.position_similarity(model), g,
+            chart(vi.position_similarity_grid(similarity.position_similarity(model), g,
                                               title="learned: cosine similarity",
                                               presenter=presenter), key="vit_pos_learned")
             st.caption(f"Panel (r, c) compares patch (r, c)'s embedding with every patch's. "
@@ -139,7 +140,7 @@ def positions(model, presenter: bool) -> None:
         except ValueError as e:
             st.info(f"No 2-D sin-cos table for d_model {d}: {e}.")
             return
-        sim = analysis.cosine_similarity(table)                          # (N, N)
+        sim = similarity.cosine_similarity(table)                          # (N, N)
         chart(vi.position_similarity_grid(sim, g, title="2-D sin-cos: cosine similarity",
                                           presenter=presenter), key="vit_pos_sincos")
         st.caption("Half the channels encode the row, half the column: similarity falls off "
