@@ -26,7 +26,8 @@ import torch  # noqa: E402
 import ui.models  # noqa: E402
 from core.checkpoints import load_checkpoint  # noqa: E402
 from core.tasks import TASKS  # noqa: E402
-from ui.explorer_views import GRID_LABEL_CELLS  # noqa: E402
+from ui.explorer.controls import MEMO_KEY  # noqa: E402
+from ui.explorer.views import GRID_LABEL_CELLS  # noqa: E402
 from viz import attention as va  # noqa: E402
 
 if os.environ.get("ATTNVIZ_TEST_CHECKPOINTS"):
@@ -49,7 +50,7 @@ def page(row, repeats: int) -> dict:
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
-    at.switch_page("views/explorer.py").run()
+    at.switch_page("pages/explorer.py").run()
     at.selectbox(key="model").set_value(row["name"]).run()
     task = TASKS[row["task"]]
     heads = at.selectbox(key="head").options
@@ -59,7 +60,7 @@ def page(row, repeats: int) -> dict:
         at.selectbox(key="head").set_value(int(heads[(i + 1) % len(heads)])).run()
 
     def input_change(i):
-        at.session_state["explorer_memo"] = OrderedDict()
+        at.session_state[MEMO_KEY] = OrderedDict()
         at.text_input(key="input").input(task.examples[(i + 1) % len(task.examples)]).run()
 
     out = {"head": median_ms(head_change, repeats), "input": median_ms(input_change, repeats)}

@@ -4,7 +4,7 @@
 
 `core` knows nothing of the UI: the app passes callbacks (`on_step(step, loss, lr)`,
 `on_eval(step, metrics)`, `on_snapshot(step, attention)`) and a `threading.Event` to stop.
-Run as a command line: `python -m core.train --task sort --out checkpoints/sort.safetensors`.
+Run as a command line (core.train_cli): `python -m core.train --task sort --out x.safetensors`.
 """
 from __future__ import annotations
 
@@ -143,6 +143,6 @@ def train(model, task, steps: int | None = None, lr: float | None = None,
     return result
 
 
-if __name__ == "__main__":
-    from .train_cli import main
-    raise SystemExit(main())
+if __name__ == "__main__":          # python -m core.train: the command line is core.train_cli
+    import runpy                    # (run by name, so this module never imports it)
+    runpy.run_module("core.train_cli", run_name="__main__", alter_sys=True)

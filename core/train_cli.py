@@ -1,4 +1,4 @@
-"""The training command line, and the train-then-save function the zoo shares.
+"""The training command line (`python -m core.train`, which delegates here), over core.recipe.
 
     python -m core.train --task sort --out checkpoints/sort.safetensors
     python -m core.train --task addition --steps 3000 --target none --out my/addition.safetensors
@@ -15,31 +15,16 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-FINAL_EVAL_N = 2000
-FINAL_EVAL_SEED_OFFSET = 1_000_000   # final metrics: examples drawn from seed + this offset
+from . import recipe
+from .recipe import FINAL_EVAL_N, Trained
 
 
 class CLIError(Exception):
     """A user mistake: the message is printed as one line, exit status 2."""
-
-
-@dataclass
-class Trained:
-    """What train_task() hands back."""
-    task: object
-    model: torch.nn.Module
-    result: object                   # core.train.TrainResult
-    metrics: dict                    # FINAL_EVAL_N fresh examples
-    info: dict                       # what the checkpoint records
-
-    @property
-    def meets_bar(self) -> bool:
-        return self.task.meets_bar(self.metrics)
 
 
 # -- parsing ---------------------------------------------------------------------------------
@@ -151,37 +136,26 @@ class Progress:
 # -- the work --------------------------------------------------------------------------------
 def train_task(task, *, preset=None, overrides=None, steps=None, seed=0, lr=None,
                batch_size=None, device=None, target=None, progress: bool | None = True,
-               label: str = "") -> Trained:
-    """Build task's model (initialised from `seed`), train it, score it on FINAL_EVAL_N fresh
-    examples. Nothing is written; see save_trained()."""
+               label: str = "", made_by: str = "python -m core.train") -> Trained:
+    """Build task's model (initialised from `seed`), train it and score it with core.recipe,
+    with a progress line on stderr. Nothing is written; see save_trained()."""
     from .device import get_device
-    from .train import train
 
     overrides = dict(overrides or {})
-    device = get_device(device)
-    torch.manual_seed(seed)
-    model = task.build_model(preset, device=device, **overrides)
+    model = recipe.build(task.make_config(preset, **overrides), seed, get_device(device))
     steps = int(steps or task.train_defaults["steps"])
     bar = Progress(steps, label) if progress else None
-    result = train(model, task, steps=steps, lr=lr, batch_size=batch_size, seed=seed,
-                   callbacks=[bar] if bar else [], target=target)
+    trained = recipe.train_and_evaluate(task, model, seed=seed, steps=steps, lr=lr,
+                                        batch_size=batch_size, target=target,
+                                        callbacks=[bar] if bar else [], made_by=made_by,
+                                        preset=preset, overrides=overrides)
     if bar:
         bar.close()
-    eval_seed = seed + FINAL_EVAL_SEED_OFFSET
-    with torch.no_grad():
-        metrics = task.evaluate(model.eval(), n=FINAL_EVAL_N, seed=eval_seed)
-    info = {"task": task.name, "metrics": metrics, "steps": result.steps,
-            "train_seconds": round(result.seconds, 2), "seed": seed, "preset": preset,
-            "overrides": overrides, "lr": float(lr or task.train_defaults["lr"]),
-            "batch_size": int(batch_size or task.train_defaults["batch_size"]),
-            "target": target, "stopped": result.stopped, "eval_n": FINAL_EVAL_N,
-            "eval_seed": eval_seed, "device": str(device), "torch": torch.__version__}
-    return Trained(task, model, result, metrics, info)
+    return trained
 
 
 def save_trained(trained: Trained, out) -> Path:
-    from .checkpoints import save_checkpoint
-    return save_checkpoint(trained.model, out, info=trained.info)
+    return recipe.save(trained, out)
 
 
 def format_metrics(metrics: dict) -> str:

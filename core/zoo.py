@@ -1,11 +1,14 @@
 """Reproduce the shipped model zoo: one checkpoint per task, each meeting its task's bar.
 
-    python -m core.zoo                           # every task, into checkpoints/
-    python -m core.zoo --tasks sort,reverse --out checkpoints
+    python -m core.zoo --force                   # every task, replacing the files in checkpoints/
+    python -m core.zoo --tasks sort,reverse --out my_zoo
 
-Each task's `zoo` attribute holds the settings ({"seed", "steps", "preset", "overrides", and
-optionally "lr", "batch_size", "target"}). Every model is scored on 2000 fresh examples; a
+Each task's `zoo` attribute holds the settings (the fields of core.tasks.base.ZooRecipe: seed,
+steps, preset, overrides, lr, batch_size, target); the training itself is core.recipe's, as for
+`python -m core.train` and the Train page. Every model is scored on 2000 fresh examples; a
 checkpoint below its bar is NOT written, and the command then exits with status 1 naming it.
+A file that already exists (the shipped checkpoints, in checkpoints/) is only replaced with
+--force: without it the command stops before training, with status 2.
 """
 from __future__ import annotations
 
@@ -32,23 +35,17 @@ def shipped_names() -> frozenset:
     return frozenset(TASKS) | frozenset(EXTRAS)
 
 
-def zoo_settings(task) -> dict:
-    s = {"seed": 0, "steps": None, "preset": None, "overrides": {}}
-    s.update(getattr(task, "zoo", None) or {})
-    return s
-
-
 def build_one(task, out_dir: Path, progress: bool = True, name: str | None = None,
               extra_overrides: dict | None = None) -> dict:
     """Train `task` with its zoo settings; write out_dir/<name>.safetensors if it meets the bar.
     A lesson model (`extra_overrides` given) has no bar to meet and is always written."""
-    s = zoo_settings(task)
+    r = task.zoo_recipe
     name = name or task.name
-    overrides = {**s["overrides"], **(extra_overrides or {})}
-    trained = train_task(task, preset=s["preset"], overrides=overrides, steps=s["steps"],
-                         seed=s["seed"], lr=s.get("lr"), batch_size=s.get("batch_size"),
-                         target=None if extra_overrides else s.get("target"),
-                         progress=progress, label=f"{name:9s}")
+    overrides = {**r.overrides, **(extra_overrides or {})}
+    trained = train_task(task, preset=r.preset, overrides=overrides, steps=r.steps,
+                         seed=r.seed, lr=r.lr, batch_size=r.batch_size,
+                         target=None if extra_overrides else r.target,
+                         progress=progress, label=f"{name:9s}", made_by="python -m core.zoo")
     met = trained.meets_bar or bool(extra_overrides)
     row = {"task": name, "steps": trained.result.steps,
            "seconds": trained.result.seconds, "metrics": trained.metrics,
@@ -81,17 +78,27 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="checkpoints", help="folder for <task>.safetensors")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads for torch")
     ap.add_argument("--quiet", action="store_true", help="no progress output")
+    ap.add_argument("--force", action="store_true",
+                    help="replace checkpoints that already exist (e.g. the shipped ones)")
     args = ap.parse_args(argv)
     from .tasks import TASKS
-    names = [n.strip() for n in args.tasks.split(",") if n.strip()] if args.tasks else list(TASKS)
+    names = [n.strip() for n in args.tasks.split(",") if n.strip()] if args.tasks else \
+        [n for n, t in TASKS.items() if t.trains]
     try:
-        unknown = [n for n in names if n not in TASKS]
+        unknown = [n for n in names if n not in TASKS or not TASKS[n].trains]
         if unknown or not names:
             raise CLIError(f"unknown task(s) {', '.join(unknown) or '(none given)'}; choose from "
                            f"{', '.join(TASKS)}")
         out_dir = Path(args.out)
-        for n in names:
-            check_writable(out_dir / f"{n}.safetensors")
+        files = [out_dir / f"{n}.safetensors" for n in names]
+        files += [out_dir / f"{extra}.safetensors" for extra, (task, _) in EXTRAS.items()
+                  if task in names]
+        for path in files:
+            check_writable(path)
+        present = [p.name for p in files if p.exists()]
+        if present and not args.force:
+            raise CLIError(f"{', '.join(present)} already exist in {out_dir}; add --force to "
+                           "replace them (they ship with the app), or choose another --out")
     except CLIError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

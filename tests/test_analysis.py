@@ -1,20 +1,17 @@
-"""core.analysis and core.costs against independent references: float64 NumPy loops,
-hand-built attention patterns whose statistics are known, and a real tiny model."""
+"""core.analysis against independent references: float64 NumPy loops, hand-built attention
+patterns whose statistics are known, and a real tiny model. (core.similarity: test_similarity.py,
+core.costs: test_costs.py.)"""
 from __future__ import annotations
 
 import math
 import random
-import time
 
 import numpy as np
 import pytest
 import torch
 
-from core import Decoder, DecoderConfig, ViT, ViTConfig, causal_mask, scaled_dot_product_attention
-from core.analysis import (attention_rollout, cosine_similarity, dot_similarity, head_mask,
-                           head_statistics, permutation_demo, position_similarity,
-                           rope_pair_track, stack_layers)
-from core.costs import attention_cost
+from core import Decoder, DecoderConfig, causal_mask, scaled_dot_product_attention
+from core.analysis import attention_rollout, head_mask, head_statistics, stack_layers
 
 
 def random_weights(H, Tq, Tk, mask=None, seed=0):
@@ -251,97 +248,3 @@ def test_rollout_head_fusion_picks_the_right_heads():
         attention_rollout([])
     with pytest.raises(ValueError):
         attention_rollout([torch.rand(2, 3, 4)])
-
-
-# ----------------------------------------------------------------------------- similarity
-def test_cosine_and_dot_similarity_vs_numpy():
-    x = torch.randn(5, 6)
-    x[2] = 0.0
-    xn = x.numpy().astype(np.float64)
-    ref = np.zeros((5, 5))
-    for i in range(5):
-        for j in range(5):
-            ni, nj = np.linalg.norm(xn[i]), np.linalg.norm(xn[j])
-            ref[i, j] = 0.0 if ni == 0 or nj == 0 else xn[i] @ xn[j] / (ni * nj)
-    c = cosine_similarity(x)
-    assert not torch.isnan(c).any()
-    assert np.allclose(c.numpy(), ref, atol=1e-6)
-    assert np.allclose(dot_similarity(x).numpy(), xn @ xn.T, atol=1e-5)
-
-
-def test_position_similarity_of_a_vit():
-    torch.manual_seed(0)
-    cfg = dict(image_size=8, patch_size=2, d_model=16, n_heads=2, n_layers=1)
-    sim = position_similarity(ViT(ViTConfig(pos="sincos2d", **cfg)))
-    assert sim.shape == (16, 16)
-    assert torch.allclose(sim, sim.T) and torch.allclose(sim.diagonal(), torch.ones(16))
-    assert torch.equal(position_similarity(ViT(ViTConfig(pos="none", **cfg))), torch.zeros(16, 16))
-
-
-# ----------------------------------------------------------------------------- demos
-@pytest.mark.parametrize("seed", [0, 3])
-def test_permutation_demo(seed):
-    plain = permutation_demo(6, 8, seed=seed, positional=False)
-    assert not torch.equal(plain["perm"], torch.arange(6))
-    assert plain["max_diff"] < 1e-5
-    assert torch.allclose(plain["out_shuffled"], plain["out"][plain["perm"]], atol=1e-5)
-    with_pe = permutation_demo(6, 8, seed=seed, positional=True)
-    assert with_pe["max_diff"] > 1e-3
-    assert with_pe["max_diff"] == pytest.approx(
-        float((with_pe["out"] - with_pe["out_unshuffled"]).abs().max()))
-    assert with_pe["weights"].shape == (6, 6) and with_pe["out"].shape == (6, 8)
-
-
-@pytest.mark.parametrize("pair", [0, 1, 3])
-def test_rope_pair_track(pair):
-    d, base, P = 8, 10000.0, 16
-    vec = torch.randn(d)
-    track = rope_pair_track(P, d, pair, vec, base).double()
-    assert track.shape == (P, 2)
-    norms = track.norm(dim=-1)
-    assert torch.allclose(norms, torch.full((P,), float(vec[2 * pair: 2 * pair + 2].norm()),
-                                            dtype=torch.float64), atol=1e-5)
-    theta = base ** (-2 * pair / d)
-    angle = torch.atan2(track[:, 1], track[:, 0])
-    step = torch.remainder(angle[1:] - angle[:-1], 2 * math.pi)
-    assert torch.allclose(step, torch.full_like(step, theta % (2 * math.pi)), atol=1e-4)
-    default = rope_pair_track(P, d, pair)
-    assert torch.allclose(default[0], torch.tensor([1.0, 0.0]))
-    with pytest.raises(ValueError):
-        rope_pair_track(P, d, d // 2)
-
-
-# ----------------------------------------------------------------------------- costs
-def test_attention_cost_bytes_and_rows():
-    rows = attention_cost([8, 16, 32], d_model=16, n_heads=2, device="cpu", repeats=2)
-    assert [r["n"] for r in rows] == [8, 16, 32]
-    for r in rows:
-        assert r["weights_bytes"] == 2 * r["n"] ** 2 * 4          # (1, H, N, N) float32
-        assert r["seconds"] > 0 and r["stopped"] is False and r["peak_bytes"] is None
-    for bad in ([], [0], [8193], [True], [4.0]):
-        with pytest.raises(ValueError):
-            attention_cost(bad, device="cpu")
-
-
-def test_attention_cost_stops_within_budget():
-    budget = 0.3
-    attention_cost([16], d_model=16, n_heads=2, device="cpu", repeats=1)  # one-off warm-up
-    t0 = time.perf_counter()
-    rows = attention_cost([16, 64, 256, 1024, 4096, 8192], d_model=16, n_heads=2,
-                          device="cpu", repeats=3, max_seconds=budget)
-    took = time.perf_counter() - t0
-    # which lengths ran is the behaviour under test; the wall-clock bound only catches a run
-    # of the seconds-long 4096 / 8192 lengths (a busy machine took 0.82 s for the small ones)
-    assert took < budget + 2.0
-    assert rows and rows[-1]["stopped"] is True and rows[-1]["reason"]
-    assert len(rows) < 6 and all(not r["stopped"] for r in rows[:-1])
-
-
-def test_attention_cost_does_not_start_a_length_that_would_overrun():
-    # N=8192 after N=16 is predicted (time ∝ N²) to blow the budget, so it is never started.
-    t0 = time.perf_counter()
-    rows = attention_cost([16, 8192], d_model=16, n_heads=2, device="cpu", repeats=1,
-                          max_seconds=0.5)
-    assert time.perf_counter() - t0 < 1.0
-    assert [r["n"] for r in rows] == [16] and rows[0]["stopped"] is True
-    assert "8192" in rows[0]["reason"]

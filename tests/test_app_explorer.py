@@ -46,7 +46,7 @@ def app_test():
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    return at.switch_page("views/explorer.py").run()
+    return at.switch_page("pages/explorer.py").run()
 
 
 @pytest.fixture(scope="module")
@@ -148,8 +148,7 @@ def test_input_over_the_box_limit_is_refused():
         pytest.skip("no shipped checkpoint")
     at = app_test()
     at.selectbox(key="model").set_value(ROWS[0]["name"]).run()
-    at.session_state["input"] = "9" * 5000
-    at.run()
+    at.text_input(key="input").input("9" * 5000).run()
     ok(at)
     assert at.error
 
@@ -242,7 +241,7 @@ def test_seq2seq_shows_three_attention_kinds(at):
 
 def test_clicking_a_statistics_row_selects_that_head(monkeypatch):
     """The table's on_select callback sets module / layer / head (AppTest cannot click rows)."""
-    from ui import explorer_views as ev
+    from ui.explorer import views as ev
     state = {"stats_table": {"selection": {"rows": [2], "columns": []}},
              "explorer_stats_index": [("encoder.self_attn", 0, 0), ("encoder.self_attn", 0, 1),
                                       ("decoder.cross_attn", 1, 3)]}

@@ -12,7 +12,7 @@ from app_helpers import APP, decode, figures, title
 def at():
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    at.switch_page("views/attention_math.py").run()
+    at.switch_page("pages/attention_math.py").run()
     assert not at.exception
     return at
 

@@ -16,7 +16,7 @@ from app_helpers import APP, decode, figures, title
 def at():
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    at.switch_page("views/positional.py").run()
+    at.switch_page("pages/positional.py").run()
     assert not at.exception
     return at
 
@@ -100,7 +100,7 @@ def test_trained_positions_side_by_side_and_sort_metrics(tmp_path, monkeypatch):
     monkeypatch.setattr(ui.models, "CHECKPOINT_DIR", tmp_path)
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    at.switch_page("views/positional.py").run()
+    at.switch_page("pages/positional.py").run()
     assert not at.exception
     titles = [title(f) for f in figures(at)]
     assert any(t.startswith("learned table of sort  (20×16)") for t in titles), titles

@@ -1,15 +1,16 @@
 """The app shell through Streamlit's AppTest: the home page's lecture path, the shared sidebar
 (presenter toggle, device caption) on every page, and presenter mode on and off on every page.
 
-Every page runs under app.py's router, shared sidebar included (the page scripts live in views/,
-so Streamlit never runs one on its own; tests/e2e/test_direct_link.py checks a direct link).
+Every page runs under app.py's router, shared sidebar included: AppTest restarts Streamlit's
+legacy pages/ mode on every run, so these tests also exercise ui.navigation.ensure_router
+(tests/e2e/test_direct_link.py checks direct links in a real browser).
 """
 from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from ui.navigation import LECTURE_PATH, PAGES, ROOT, entry, existing
+from ui.navigation import LECTURE_PATH, PAGES, PAGES_DIR, entry, existing
 from ui.theme import PRESENTER_CSS
 
 from app_helpers import APP, ok
@@ -38,7 +39,7 @@ def test_home_renders_the_lecture_path_and_every_page_link():
     ok(at)
     assert at.title[0].value == "Attention Visualizer"
     links = [link.proto.label for link in at.get("page_link")]
-    lecture = [f for f in LECTURE_PATH if (ROOT / "views" / f).exists()]
+    lecture = [f for f in LECTURE_PATH if (PAGES_DIR / f).exists()]
     assert len(lecture) >= 3
     for n, file in enumerate(lecture, 1):
         assert f"{n}. {entry(file)[1]}" in links
@@ -60,7 +61,7 @@ def test_every_page_renders_in_both_modes(presenter):
     at = app(presenter).run()
     ok(at)
     for file in PAGE_FILES:
-        at.switch_page(f"views/{file}").run()
+        at.switch_page(f"pages/{file}").run()
         ok(at)
         assert at.title, f"{file}: no title"
         # the shared sidebar (app.py's) is on every page
@@ -74,7 +75,7 @@ def test_presenter_mode_folds_the_train_schedule_away():
     labels = {}
     for presenter in (False, True):
         at = app(presenter).run()
-        at.switch_page("views/train.py").run()
+        at.switch_page("pages/train.py").run()
         ok(at)
         labels[presenter] = [e.proto.label for e in at.expander]
         assert at.number_input(key="train_w_sort.steps").value == 60   # there either way
@@ -84,7 +85,7 @@ def test_presenter_mode_folds_the_train_schedule_away():
 
 def test_explorer_downloads_only_outside_presenter_mode():
     at = app(False).run()
-    at.switch_page("views/explorer.py").run()
+    at.switch_page("pages/explorer.py").run()
     ok(at)
     if not at.get("plotly_chart"):
         pytest.skip("no explorer checkpoint to draw")
@@ -111,14 +112,14 @@ def test_the_model_and_input_survive_a_visit_to_another_page():
     row = encoders[0]
     text = TASKS[row["task"]].examples[-1]
     at = app().run()
-    at.switch_page("views/explorer.py").run()
+    at.switch_page("pages/explorer.py").run()
     at.selectbox(key="model").set_value(row["name"]).run()
     at.text_input(key="input").input(text).run()
     ok(at)
-    at.switch_page("views/decoding.py").run()
+    at.switch_page("pages/decoding.py").run()
     ok(at)
     assert row["name"] not in at.selectbox(key="model").options
-    at.switch_page("views/explorer.py").run()
+    at.switch_page("pages/explorer.py").run()
     ok(at)
     assert at.selectbox(key="model").value == row["name"]
     assert at.text_input(key="input").value == text and not at.error
@@ -126,7 +127,7 @@ def test_the_model_and_input_survive_a_visit_to_another_page():
 
 def test_decoding_steps_on_the_arrow_keys():
     at = app().run()
-    at.switch_page("views/decoding.py").run()
+    at.switch_page("pages/decoding.py").run()
     ok(at)
     if not at.get("plotly_chart"):
         pytest.skip("no decoder checkpoint to step through")
@@ -140,12 +141,12 @@ def test_decoding_steps_on_the_arrow_keys():
 def test_training_snapshots_step_on_the_arrow_keys():
     """After a tiny run, ◀ / ▶ (bound to ← / →) move the snapshot slider one step."""
     import time
-    from ui import training as tr
+    from ui.state import JOB
     at = app().run()
-    at.switch_page("views/train.py").run()
+    at.switch_page("pages/train.py").run()
     at.button[0].click().run()                       # Start training
     ok(at)
-    job, t0 = at.session_state[tr.JOB_KEY], time.time()
+    job, t0 = at.session_state[JOB], time.time()
     while job.running and time.time() - t0 < 60:
         time.sleep(0.5)
         at.run()

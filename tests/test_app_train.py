@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.tasks import TASKS
-from ui import naming
-from ui import training as tr
+from core import jobs, recipe
 from ui.models import CHECKPOINT_DIR
+from ui.state import JOB
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app.py"
@@ -26,7 +25,7 @@ def open_train(**settings) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=90)
     for field, value in {**TINY, **settings}.items():
         at.session_state[f"train_w_sort.{field}"] = value
-    at.switch_page("views/train.py").run()
+    at.switch_page("pages/train.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -39,14 +38,14 @@ def metric(at, label):
     return next(m.value for m in at.metric if m.label == label)
 
 
-def start(at) -> tr.TrainingJob:
+def start(at) -> jobs.TrainingJob:
     at.button[0].click().run()         # "Start training" is the page's first button
     assert not at.exception, [e.value for e in at.exception]
-    return at.session_state[tr.JOB_KEY]
+    return at.session_state[JOB]
 
 
-def wait_until_done(at, budget=150.0) -> tr.TrainingJob:
-    job, t0 = at.session_state[tr.JOB_KEY], time.time()
+def wait_until_done(at, budget=150.0) -> jobs.TrainingJob:
+    job, t0 = at.session_state[JOB], time.time()
     while job.running and time.time() - t0 < budget:
         time.sleep(0.5)
         at.run()                       # the polling fragment reruns with the script
@@ -90,7 +89,7 @@ def test_training_error_in_the_thread_is_shown(monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("boom from the engine")
 
-    monkeypatch.setattr(tr, "train", boom)
+    monkeypatch.setattr(recipe, "train", boom)
     start(at)
     job = wait_until_done(at, budget=30)
     assert job.state == "error"
@@ -118,7 +117,8 @@ def test_a_short_run_finishes_with_curves_metrics_and_snapshots(trained):
     first, last = sum(v["losses"][:10]) / 10, sum(v["losses"][-10:]) / 10
     assert last < first, (first, last)
     assert set(v["final"]) >= {"token_acc", "exact"}
-    assert any("Final metrics on 500" in m.value for m in [*at.success, *at.warning])
+    assert any(f"Final metrics on {recipe.FINAL_EVAL_N}" in m.value
+               for m in [*at.success, *at.warning])
     assert 10 <= len(v["snapshots"]) <= 32
     assert at.slider(key="train_watch_i").value == len(v["snapshots"]) - 1
     at.slider(key="train_watch_i").set_value(0).run()
@@ -130,10 +130,10 @@ def test_a_short_run_finishes_with_curves_metrics_and_snapshots(trained):
 @pytest.mark.slow
 def test_leaving_and_coming_back_keeps_the_run_and_the_settings(trained):
     at, job, _ = trained
-    at.switch_page("views/home.py").run()
-    at.switch_page("views/train.py").run()
+    at.switch_page("pages/home.py").run()
+    at.switch_page("pages/train.py").run()
     assert not at.exception
-    assert at.session_state[tr.JOB_KEY] is job
+    assert at.session_state[JOB] is job
     assert widget(at, "select_slider", "d_model").value == 16
     assert len(at.get("progress")) == 1
 
@@ -168,38 +168,15 @@ def test_stop_and_two_sessions_keep_separate_jobs():
     try:
         assert job_a is not job_b and job_a.cancel is not job_b.cancel
         widget(a, "number_input", "seed").set_value(7).run()   # a click does not end the run
-        assert a.session_state[tr.JOB_KEY] is job_a and job_a.running
+        assert a.session_state[JOB] is job_a and job_a.running
         a.button(key="train_stop").click().run()
         job_a = wait_until_done(a, budget=60)
         assert job_a.state == "cancelled" and job_a.step < 20000
         assert any("stopped at step" in w.value for w in a.warning)
         assert job_b.running and not job_b.cancel.is_set()
         b.run()
-        assert b.session_state[tr.JOB_KEY] is job_b
+        assert b.session_state[JOB] is job_b
     finally:
         job_a.stop()
         job_b.stop()
         job_b.join(60)
-
-
-# -- the Streamlit-free helpers ----------------------------------------------------------------
-@pytest.mark.parametrize("bad", ["", "   ", "../x", "a/b", "a.b", "a b", "x" * 41, "sort", "SORT",
-                                 "nul", "ü", None])
-def test_names_refused(bad):
-    with pytest.raises(ValueError):
-        naming.check_name(bad, reserved=TASKS)
-
-
-def test_names_accepted_and_existing_ignores_case(tmp_path):
-    assert naming.check_name(" my-model_2 ", reserved=TASKS) == "my-model_2"
-    assert naming.check_name("x" * 40) == "x" * 40
-    (tmp_path / "Mine.safetensors").write_bytes(b"")
-    assert naming.existing("mine", tmp_path) == "Mine" and naming.existing("other", tmp_path) is None
-
-
-@pytest.mark.parametrize("steps", [10, 60, 999, 1000, 3000, 20000])
-def test_schedule_gives_10_to_30_snapshots_and_the_estimate_scales(steps):
-    eval_every, snapshot_every = tr.schedule(steps)
-    assert 10 <= steps // snapshot_every + 2 <= 30 and steps // eval_every <= 25
-    speed = tr.Speed(step_s=0.01, eval_s=0.1)
-    assert tr.estimate_seconds(speed, steps) >= steps * 0.01

@@ -19,7 +19,7 @@ import ui.models
 from core import analysis
 from core.checkpoints import load_checkpoint, save_checkpoint
 from core.tasks import TASKS
-from ui import vit_views as vv
+from ui.vit import controls as vv
 from viz.images import with_patch_targets
 
 from app_helpers import APP, decode, figure, figures, title
@@ -59,7 +59,7 @@ def open_page(name: str) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.session_state["model"] = name
     at.run()
-    at.switch_page("views/vit.py").run()
+    at.switch_page("pages/vit.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -122,7 +122,7 @@ def test_opens_on_every_vit_checkpoint(checkpoint):
     row = ins.attention["encoder.blocks.0.self_attn"][0, 0]              # (1 + N,)
     np.testing.assert_allclose(heat(figure(at, "layer 0 · head 0")), upsampled(row[1:], g, p),
                                atol=1e-6)
-    assert f"`{ins.extra['class_names'][ins.prediction]}`" in prediction_text(at)
+    assert f"`{ins.classes[ins.prediction]}`" in prediction_text(at)
 
 
 def test_changing_the_test_image_changes_prediction_and_overlay(digits):
@@ -203,7 +203,7 @@ def test_uploaded_digit_png(digits):
     grey, message = vv.read_upload(data)
     assert message is None and grey.shape == (64, 64)
     ins, _ = reference(path, grey)
-    assert f"`{ins.extra['class_names'][ins.prediction]}`" in prediction_text(at)
+    assert f"`{ins.classes[ins.prediction]}`" in prediction_text(at)
     # a bad file in the same widget: a message, no traceback, no stale result
     at.file_uploader(key="vit_upload").clear().upload("notes.png", b"not an image",
                                                       "image/png").run()

@@ -107,6 +107,25 @@ def test_zoo_writes_a_checkpoint_that_meets_the_bar(tmp_path, monkeypatch, capsy
     assert "yes" in capsys.readouterr().out
 
 
+def test_zoo_refuses_to_overwrite_without_force(tmp_path, monkeypatch, capsys):
+    task = TASKS["sort"]
+    monkeypatch.setattr(task, "zoo", {"seed": 0, "steps": 3, "preset": None, "overrides": {}})
+    monkeypatch.setattr(task, "bar", {"token_acc": 0.0})
+    shipped = tmp_path / "sort.safetensors"
+    shipped.write_bytes(b"the shipped file")
+    trained = []
+    monkeypatch.setattr(zoo, "train_task", lambda *a, **k: trained.append(1))
+    assert zoo.main(["--tasks", "sort", "--out", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "sort.safetensors" in err[0] and "--force" in err[0]
+    assert shipped.read_bytes() == b"the shipped file" and trained == []
+    monkeypatch.undo()
+    monkeypatch.setattr(task, "zoo", {"seed": 0, "steps": 3, "preset": None, "overrides": {}})
+    monkeypatch.setattr(task, "bar", {"token_acc": 0.0})
+    assert zoo.main(["--tasks", "sort", "--out", str(tmp_path), "--quiet", "--force"]) == 0
+    assert read_metadata(shipped)["info"]["made_by"] == "python -m core.zoo"
+
+
 def test_zoo_unknown_task_is_one_line(capsys):
     assert zoo.main(["--tasks", "sort,nope"]) == 2
     err = capsys.readouterr().err.strip().splitlines()

@@ -54,7 +54,7 @@ def test_browser_and_client_settings(config):
     client = config["client"]
     assert client["showErrorDetails"] == "none" and client["showErrorLinks"] is False
     assert config["logger"]["enableRich"] is False     # plain tracebacks in the server log
-    assert client["toolbarMode"] == "viewer" and client["showSidebarNavigation"] is True
+    assert client["toolbarMode"] == "viewer" and client["showSidebarNavigation"] is False
     assert config["theme"]["font"] == "sans-serif"             # bundled: nothing fetched
 
 

@@ -21,7 +21,7 @@ def open_with(page: str, **params) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
     for key, value in params.items():
         at.query_params[key] = str(value)
-    at.switch_page(f"views/{page}").run()
+    at.switch_page(f"pages/{page}").run()
     ok(at)
     return at
 
@@ -95,6 +95,14 @@ def test_a_hostile_input_in_the_url_is_a_message(text):
     row = deepest(("encoder", "decoder"))
     at = open_with("explorer.py", model=row["name"], input=text)
     assert any("Cannot use this input" in e.value for e in at.error)
+
+
+def test_a_huge_input_in_a_decoding_link_is_a_message():
+    found = [r for r in rows("decoder", "seq2seq") if TASKS[r["task"]].decodes]
+    if not found:
+        pytest.skip("no decoder checkpoint")
+    at = open_with("decoding.py", model=found[0]["name"], input="9" * 5000)
+    assert any("Cannot decode this input" in e.value for e in at.error)
 
 
 # ----------------------------------------------------------------------------- other pages

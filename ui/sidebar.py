@@ -7,6 +7,7 @@ from core.device import describe_device
 from core.tasks import TASKS
 
 from . import models, theme
+from .state import CHOSEN_MODEL, MODEL, PRESENTER
 
 KIND_NAMES = {"encoder": "encoder", "decoder": "causal decoder", "seq2seq": "encoder-decoder",
               "vit": "vision transformer"}
@@ -20,14 +21,14 @@ def presenter() -> bool:
 def render_common() -> None:
     """Device and presenter toggle, shown on every page (called by app.py)."""
     with st.sidebar:
-        st.toggle("Presenter mode", key="presenter", bind="query-params",
+        st.toggle("Presenter mode", key=PRESENTER, bind="query-params",
                   help="Larger fonts, high-contrast colours and fewer controls for a "
                        "projector (kept in the link: ?presenter=true)")
         st.caption(f"Device: **{describe_device(models.device())}**")
     theme.apply()
 
 
-def model_picker(kinds=None, key: str = "model"):
+def model_picker(kinds=None, key: str = MODEL):
     """Pick a checkpoint in the sidebar -> (row, model, task) or None (with a message shown).
 
     The choice is remembered per user (session_state) across pages: a page that cannot use the
@@ -41,7 +42,7 @@ def model_picker(kinds=None, key: str = "model"):
         st.warning(f"No {wanted} checkpoint is available. Train one on the Train page.")
         return None
     names = [r["name"] for r in rows]
-    remembered = st.session_state.get("chosen_model")
+    remembered = st.session_state.get(CHOSEN_MODEL)
     if remembered in names:                         # the user's choice, where it is offered
         st.session_state[key] = remembered
     elif st.session_state.get(key) not in names:
@@ -55,7 +56,7 @@ def model_picker(kinds=None, key: str = "model"):
                                  "the ones saved on the Train page")
         row = rows[names.index(name)]
         if remembered is None or remembered in names:   # else keep it for the other pages
-            st.session_state["chosen_model"] = name
+            st.session_state[CHOSEN_MODEL] = name
         try:
             model, info = models.load(row)
         except ValueError as e:
@@ -67,7 +68,7 @@ def model_picker(kinds=None, key: str = "model"):
 
 def _remember(key: str) -> None:
     """The user picked a model: it is the choice on every page that offers it."""
-    st.session_state["chosen_model"] = st.session_state[key]
+    st.session_state[CHOSEN_MODEL] = st.session_state[key]
 
 
 def _describe(row, model, info) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from .state import PRESENTER
+
 # Streamlit sizes its type in rem, so a larger root font scales text, widgets and spacing
 # together; headings, widget labels and captions get an extra step for the back rows.
 PRESENTER_CSS = """
@@ -35,7 +37,7 @@ button[data-baseweb="tab"] p { font-size: 1.15rem !important; font-weight: 600; 
 
 def presenting() -> bool:
     """Whether presenter mode is on for this browser session (the sidebar toggle's value)."""
-    return bool(st.session_state.get("presenter", False))
+    return bool(st.session_state.get(PRESENTER, False))
 
 
 def apply() -> None:

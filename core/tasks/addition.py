@@ -115,6 +115,10 @@ class AdditionTask(TextDecoderTask):
             return str(int(text))          # drop the zero padding: "0579" -> "579"
         return text
 
+    def answer(self, example) -> str:
+        a, b = self.check_example(example)
+        return str(a + b)
+
     def decoding_setup(self, example) -> DecodeSetup:
         """Prompt: "123+456=" (zero-padded); reference: the sum as the model writes it (ones
         digit first, four digits), then <eos>."""

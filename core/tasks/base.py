@@ -1,11 +1,26 @@
-"""What every task knows: its model, its data, its loss, its metrics, and a user's own input.
+"""The task contract: everything the pages, the trainer and the command line need from a task.
 
-A task is the unit the app, the trainer and the command line share. Subclasses live one per
-file in core/tasks/ and register in core.tasks.TASKS.
+A task is one file in core/tasks/ defining TASK, an instance of a Task subclass, plus its line in
+core.tasks._MODULES. Pages never branch on a task's name: what differs between tasks is said here,
+by attributes, methods and the typed fields of an Inspection.
+
+To EXPLORE a model (explorer, decoding and ViT pages) a task needs:
+    name, title, description, kind ("encoder" | "decoder" | "seq2seq" | "vit"), examples,
+    max_input_len, parse(text) -> example, inspect(model, example, ...) -> Inspection.
+  Optional: answer(example) (the right answer, where the task can tell it), fixed_examples()
+    (held-out examples offered by number), decoding_setup(example) (step-by-step decoding;
+    `decodes` says whether a task has it), input_label, predict(model, examples).
+To TRAIN a model (Train page, python -m core.train, python -m core.zoo) it also needs:
+    config / make_config / build_model, batch, loss, evaluate, metrics, lower_is_better, bar,
+    target, train_defaults, zoo (see zoo_recipe), probe(device) for the attention snapshots.
+  `trains` says whether a task has them. A task over a pretrained model, with no training data,
+  implements the first list only (trains is then False) and appears on the explore pages alone.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -16,15 +31,35 @@ from ..models import build_model
 IGNORE = -100   # target value that the loss skips (padding, prompt positions)
 
 
+@dataclass(frozen=True)
+class Forecast:
+    """A real-valued continuation: the inputs, the model's forecast, the truth where known and
+    the baseline (repeating the last `period` values)."""
+    inputs: list
+    forecast: list
+    truth: list | None = None
+    baseline: list | None = None
+    period: int | None = None
+
+
+@dataclass(frozen=True)
+class Picture:
+    """What a vision model saw: the model-ready grey image (S, S) ndarray and its patch grid."""
+    image: object
+    grid: int
+    patch_size: int
+
+
 @dataclass
 class Inspection:
-    """One example run through a model, ready for the explorer page.
+    """One example run through a model, ready for the pages.
 
     prediction: the task's natural output (e.g. [1, 2, 3], "579", "2026-11-22", 20 floats, a class).
     attention:  {module name: (H, Tq, Tk)} weights of the single example (batch dim removed).
     labels:     {module name: (query labels, key labels)} token labels for both axes.
     scores / masks: {module name: (H, Tq, Tk) scaled scores / bool mask or None} when asked.
-    tokens:     the input's token labels (for captions); extra: task-specific bits (probs, ...).
+    tokens:     the input's token labels (for captions).
+    The typed fields below are None where they do not apply to the task.
     """
     prediction: object
     attention: dict
@@ -32,7 +67,71 @@ class Inspection:
     scores: dict | None = None
     masks: dict | None = None
     tokens: list = field(default_factory=list)
-    extra: dict = field(default_factory=dict)
+    expected: object = None            # the right answer (Task.answer), comparable by ==
+    probs: torch.Tensor | None = None  # (T, C) per output position, or (C,) of a classifier
+    classes: list | None = None        # the names of probs' last axis (vocabulary, class names)
+    confidence: list | None = None     # the probability of each token the model wrote
+    prompt_len: int | None = None      # tokens of the prompt (decoder-only text tasks)
+    outputs: list | None = None        # labels of the tokens the decoder wrote (seq2seq)
+    decoder_inputs: list | None = None  # labels of the decoder's inputs: <bos> + output so far
+    forecast: Forecast | None = None   # a real-valued forecast (sine)
+    picture: Picture | None = None     # the image a vision model saw
+
+
+@dataclass(frozen=True)
+class FixedExamples:
+    """Held-out examples a page offers by number: example i is typed `text.format(i)` (what
+    parse() reads) and its right answer is expected(i)."""
+    count: int
+    text: str
+    expected_of: Callable[[int], object]
+
+    def __len__(self) -> int:
+        return self.count
+
+    def input(self, i: int) -> str:
+        if not 0 <= int(i) < self.count:
+            raise ValueError(f"example {i} does not exist; there are {self.count}")
+        return self.text.format(int(i))
+
+    def expected(self, i: int):
+        return self.expected_of(int(i))
+
+    def number(self, text: str) -> int | None:
+        """The i such that input(i) == text (spaces aside), or None."""
+        pattern = re.escape(self.text).replace(r"\{\}", r"(\d{1,9})")
+        m = re.fullmatch(pattern, " ".join(str(text).split()), flags=re.IGNORECASE)
+        return int(m.group(1)) if m and int(m.group(1)) < self.count else None
+
+
+class LabelPairs(dict):
+    """{attention module name: (query labels, key labels)} that answers any module name a model
+    of the task can have (a deeper model than the default too): a name not listed gets the pair
+    of its kind - `encoder` (encoder self-attention), `self_attn` (decoder self-attention),
+    `cross_attn` - or else `default`."""
+
+    def __init__(self, default=None, names=(), **kinds):
+        super().__init__({n: default for n in names})
+        self.default, self.kinds = default, kinds
+
+    def __missing__(self, name):
+        kind = "encoder" if name.startswith("encoder.") else name.rsplit(".", 1)[-1]
+        pair = self.kinds.get(kind, self.default)
+        if pair is None:
+            raise KeyError(name)
+        return pair
+
+
+@dataclass(frozen=True)
+class ZooRecipe:
+    """How `python -m core.zoo` trains a task's shipped checkpoint (Task.zoo, checked)."""
+    seed: int = 0
+    steps: int | None = None            # None: train_defaults["steps"]
+    preset: str | None = None
+    overrides: dict = field(default_factory=dict)
+    lr: float | None = None
+    batch_size: int | None = None
+    target: dict | None = None          # stop early at this target (None: train every step)
 
 
 class Task:
@@ -48,8 +147,10 @@ class Task:
     target: dict = {}                # default early-stop target for live training
     config: dict = {}                # default architecture (fields of the kind's config)
     train_defaults = dict(steps=1000, lr=3e-3, batch_size=128, warmup=100)
+    zoo: dict = {}                   # the shipped checkpoint's recipe: fields of ZooRecipe
     examples: tuple = ()             # example inputs (strings) for the app's buttons
     max_input_len = 64               # longest user input accepted (characters or tokens)
+    input_label = ""                 # the input box's label ("" : "Input for <title>")
 
     # -- model -------------------------------------------------------------------------------
     def make_config(self, preset: str | None = None, **overrides):
@@ -65,29 +166,29 @@ class Task:
         model = build_model(self.make_config(preset, **overrides))
         return model if device is None else model.to(device)
 
-    # -- data (implement) --------------------------------------------------------------------
-    def batch(self, batch_size: int, generator: torch.Generator, device) -> dict:
-        """A training batch as a dict of tensors on `device`, drawn with `generator` (CPU)."""
-        raise NotImplementedError
+    @property
+    def zoo_recipe(self) -> ZooRecipe:
+        """`zoo` as a ZooRecipe; TypeError naming the field when it has one ZooRecipe lacks."""
+        return ZooRecipe(**self.zoo)
 
-    def loss(self, model, batch: dict) -> torch.Tensor:
-        """Default: cross-entropy of model(batch["x"]) logits against batch["y"], IGNORE skipped."""
-        logits = model(batch["x"]).logits                                 # (B, T, V)
-        return F.cross_entropy(logits.transpose(1, 2), batch["y"], ignore_index=IGNORE)
-
-    # -- scoring and use (implement) ---------------------------------------------------------
-    def evaluate(self, model, n: int = 2000, seed: int = 1234) -> dict:
-        raise NotImplementedError
-
+    # -- exploring (implement parse and inspect) ---------------------------------------------
     def parse(self, text: str):
         """Turn the app's input box text into one example in the task's natural form, or raise
         ValueError with a message for the user."""
         raise NotImplementedError
 
-    def predict(self, model, examples: list) -> list:
+    def inspect(self, model, example, head_mask=None, return_scores: bool = False) -> Inspection:
         raise NotImplementedError
 
-    def inspect(self, model, example, head_mask=None, return_scores: bool = False) -> Inspection:
+    def answer(self, example):
+        """The right answer for a parsed example where the task can tell it, else None."""
+        return None
+
+    def fixed_examples(self) -> FixedExamples | None:
+        """Held-out examples the pages offer by number, or None (the default)."""
+        return None
+
+    def predict(self, model, examples: list) -> list:
         raise NotImplementedError
 
     def decoding_setup(self, example):
@@ -99,11 +200,34 @@ class Task:
         """True when the masked-decoding page can step through this task's model."""
         return type(self).decoding_setup is not Task.decoding_setup
 
-    def probe(self, device) -> tuple:
-        """(model inputs tuple, Inspection-style labels) of a fixed input for training snapshots."""
+    # -- training (implement batch, evaluate and probe; loss has a default) ------------------
+    @property
+    def trains(self) -> bool:
+        """True when the task has training data (the Train page, the CLI and the zoo)."""
+        return type(self).batch is not Task.batch
+
+    def batch(self, batch_size: int, generator: torch.Generator, device) -> dict:
+        """A training batch as a dict of tensors on `device`, drawn with `generator` (CPU)."""
         raise NotImplementedError
 
-    # -- helpers -----------------------------------------------------------------------------
+    def loss(self, model, batch: dict) -> torch.Tensor:
+        """Default: cross-entropy of model(batch["x"]) logits against batch["y"], IGNORE skipped."""
+        logits = model(batch["x"]).logits                                 # (B, T, V)
+        return F.cross_entropy(logits.transpose(1, 2), batch["y"], ignore_index=IGNORE)
+
+    def evaluate(self, model, n: int = 2000, seed: int = 1234) -> dict:
+        raise NotImplementedError
+
+    def probe(self, device) -> tuple:
+        """(model inputs tuple, LabelPairs) of a fixed input for the training snapshots."""
+        raise NotImplementedError
+
+    def probe_labels(self, model) -> dict:
+        """{name: (query labels, key labels)} of the probe input, for exactly the names in
+        model.attention_names()."""
+        _, labels = self.probe(model.device)
+        return {name: labels[name] for name in model.attention_names()}
+
     def meets_bar(self, metrics: dict, bar: dict | None = None) -> bool:
         bar = self.bar if bar is None else bar
         return all(metrics.get(k, float("inf")) <= v if k in self.lower_is_better

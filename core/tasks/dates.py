@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from ..decode import DecodeSetup
-from .base import IGNORE, Inspection, Task, scores_and_masks, squeeze_batch
+from .base import IGNORE, Inspection, LabelPairs, Task, scores_and_masks, squeeze_batch
 from .vocab import BOS, EOS, PAD, Vocab
 
 FIRST_YEAR, LAST_YEAR = 1900, 2099
@@ -279,8 +279,9 @@ class DatesTask(Task):
     @torch.no_grad()
     def inspect(self, model, example, head_mask=None, return_scores: bool = False) -> Inspection:
         """Generate greedily, then run forward(source, <bos> + output) once for the attention.
-        extra: outputs (the character each decoder position writes), decoder_inputs, probs
-        (T, V) of each written character, confidence (probability of each written one)."""
+        outputs (the character each decoder position writes), decoder_inputs, probs (T, V) of
+        each written character, confidence (probability of each written one), expected (the ISO
+        date, for a source in a known format)."""
         text = self.parse(example)
         src = self.encode([text], model.device)                          # (1, Ts)
         out_ids = self._generate(model, src, head_mask)[0].tolist()
@@ -291,23 +292,26 @@ class DatesTask(Task):
         out = model(src, tgt, return_attention=True, return_scores=return_scores,
                     head_mask=head_mask)
         probs = out.logits[0].softmax(-1).float().cpu()                  # (Tt, V)
-        labels = self._labels(src[0].tolist(), tgt[0].tolist(), out_ids)
-        labels.update({n: labels[n] for n in out.attention})
+        pairs = self._labels(src[0].tolist(), tgt[0].tolist(), out_ids)
+        labels = {n: pairs[n] for n in out.attention}
         scores, masks = scores_and_masks(out, return_scores)
         return Inspection(
             prediction=self.decode(out_ids), attention=squeeze_batch(out.attention),
             labels=labels, scores=scores, masks=masks, tokens=self.vocab.labels(src[0]),
-            extra={"outputs": self.tgt_vocab.labels(out_ids),
-                   "decoder_inputs": self.tgt_vocab.labels(tgt[0]), "probs": probs,
-                   "confidence": probs.gather(1, torch.tensor(out_ids)[:, None])[:, 0].tolist(),
-                   "vocab": list(self.tgt_vocab.itos), "source": text})
+            expected=self.reference(text), outputs=self.tgt_vocab.labels(out_ids),
+            decoder_inputs=self.tgt_vocab.labels(tgt[0]), probs=probs,
+            confidence=probs.gather(1, torch.tensor(out_ids)[:, None])[:, 0].tolist(),
+            classes=list(self.tgt_vocab.itos))
 
     def _labels(self, src_ids, tgt_ids, out_ids) -> dict:
         s = self.vocab.labels(src_ids)
         t_in, t_out = self.tgt_vocab.labels(tgt_ids), self.tgt_vocab.labels(out_ids)
-        return _Labels(encoder=(s, s), self_attn=(t_in, t_in), cross_attn=(t_out, s))
+        return LabelPairs(encoder=(s, s), self_attn=(t_in, t_in), cross_attn=(t_out, s))
 
     # -- step-by-step decoding --------------------------------------------------------------
+    def answer(self, example) -> str | None:
+        return self.reference(example)
+
     def reference(self, text: str) -> str | None:
         """The true ISO date of a source written in one of FORMATS (any case), else None."""
         text = self.parse(text)
@@ -346,21 +350,6 @@ class DatesTask(Task):
         y = self.tgt_vocab.encode(self.probe_iso) + [EOS]
         tgt = torch.tensor([[BOS] + y[:-1]], device=device)              # (1, 11)
         return (src, tgt), self._labels(src[0].tolist(), tgt[0].tolist(), y)
-
-
-class _Labels(dict):
-    """{attention module name: (query labels, key labels)} for a model of any depth: the pair
-    is chosen by the name (encoder.*, decoder.*.self_attn, decoder.*.cross_attn)."""
-
-    def __init__(self, **pairs):
-        super().__init__()
-        self.pairs = pairs
-
-    def __missing__(self, name):
-        kind = "encoder" if name.startswith("encoder.") else name.rsplit(".", 1)[-1]
-        if kind not in self.pairs:
-            raise KeyError(name)
-        return self.pairs[kind]
 
 
 TASK = DatesTask()

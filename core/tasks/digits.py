@@ -58,6 +58,11 @@ class DigitsTask(VisionTask):
     train_defaults = dict(steps=1500, lr=3e-3, batch_size=64, warmup=100)
     zoo = {"seed": 0, "steps": 1500, "batch_size": 128, "preset": None, "overrides": {}}
     examples = ("0", "3", "7", "8", "sample 5")
+    n_fixed = N_TEST             # the held-out split
+    noun = "digit"
+    draw_hint = ("Draw one large digit in the middle; it is cropped and shrunk to {size}×{size} "
+                 "pixels as the dataset's digits were.")
+    pen_width = 22
     noise = 0.15                 # sd of the Gaussian pixel noise added to training images
     max_shift = 0                # random shift of up to this many pixels per axis (0 = off)
 

@@ -70,6 +70,9 @@ class ReverseTask(TextDecoderTask):
     def answer_from_ids(self, ids: list[int]) -> str:
         return self.vocab.decode(ids)
 
+    def answer(self, example) -> str:
+        return self.check_example(example)[::-1]
+
     def decoding_setup(self, example) -> DecodeSetup:
         """Prompt: the digits and '>'; reference: the digits reversed, then <eos>."""
         example = self.check_example(example)

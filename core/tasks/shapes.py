@@ -49,6 +49,11 @@ class ShapesTask(VisionTask):
     train_defaults = dict(steps=800, lr=3e-3, batch_size=128, warmup=100)
     zoo = {"seed": 0, "steps": 800, "preset": None, "overrides": {}}
     examples = ("square", "cross", "ring", "sample 3")
+    n_fixed = 1_000_000
+    noun = "shape"
+    draw_hint = ("Draw a small {classes} (the model saw 5×5-pixel objects in a {size}×{size} "
+                 "image: keep it to about a third of the canvas).")
+    pen_width = 14
 
     def generate(self, batch_size: int, generator: torch.Generator):
         """(images (B, 16, 16) in [0, 1], labels (B,), top-left corners (B, 2)) on the CPU."""
@@ -76,8 +81,8 @@ class ShapesTask(VisionTask):
 
     def fixed_example(self, i: int):
         """The i-th fixed image (model-ready (16, 16) float32, normalised) and its label."""
-        if not 0 <= i < 1_000_000:
-            raise ValueError(f"sample {i} does not exist; use 0..999999")
+        if not 0 <= i < self.n_fixed:
+            raise ValueError(f"sample {i} does not exist; use 0..{self.n_fixed - 1}")
         images, labels, _ = self.generate(1, torch.Generator().manual_seed(FIXED_SEED + i))
         return normalise(images)[0].numpy(), int(labels[0])
 

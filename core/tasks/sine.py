@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 
 from ..decode import DecodeSetup
-from .base import Inspection, Task, scores_and_masks, squeeze_batch
+from .base import (FixedExamples, Forecast, Inspection, LabelPairs, Task, scores_and_masks,
+                   squeeze_batch)
 
 N_IN, N_OUT = 100, 20
 SEQ_LEN = N_IN + N_OUT
@@ -108,6 +109,7 @@ class SineTask(Task):
     n_samples, sample_seed = 50, 2026
     examples = tuple(str(i) for i in range(6))
     max_input_len = N_IN                  # values
+    input_label = f"…or paste your own {N_IN} values (commas or spaces)"
 
     def __init__(self):
         self._samples = None
@@ -138,6 +140,10 @@ class SineTask(Task):
             gen = torch.Generator(device="cpu").manual_seed(self.sample_seed)
             self._samples = make_series(self.n_samples, gen)
         return self._samples
+
+    def fixed_examples(self) -> FixedExamples:
+        """The app's numbered series: typed "3", expected the true next 20 values."""
+        return FixedExamples(self.n_samples, "{}", lambda i: self.sample(i)[1])
 
     def sample(self, i: int) -> tuple:
         """Sample number i -> (100 input values, the true next 20 values), lists of floats."""
@@ -228,6 +234,10 @@ class SineTask(Task):
         x = torch.tensor([self.check_values(e) for e in examples])        # (B, 100)
         return self._forecast(model, x.to(model.device)).cpu().tolist()
 
+    def answer(self, example):
+        """The true continuation when the input is one of the app's samples, else None."""
+        return self._truth(self.check_values(example))
+
     def _truth(self, values: list):
         """The true continuation when the input is one of the app's samples, else None."""
         x = torch.tensor(values, dtype=torch.float32)
@@ -238,7 +248,7 @@ class SineTask(Task):
     def inspect(self, model, example, head_mask=None, return_scores: bool = False) -> Inspection:
         """Forecast, then run the 119 known and forecast values once for the attention. Labels
         t0..t118, forecast positions starred (t100*); row t_i is the query that predicts t_i+1.
-        extra: inputs, forecast, truth (for a sample, else None), baseline, period."""
+        forecast: inputs, forecast, truth (for a sample, else None), baseline, period."""
         values = self.check_values(example)
         x = torch.tensor([values], dtype=torch.float32)                  # (1, 100)
         pred = self._forecast(model, x.to(model.device), head_mask).cpu()  # (1, 20)
@@ -248,13 +258,13 @@ class SineTask(Task):
         labels = self.position_labels(seq.size(1))
         baseline, period = repeat_last_period(x, N_OUT)
         scores, masks = scores_and_masks(out, return_scores)
+        truth = self._truth(values)
         return Inspection(
             prediction=pred[0].tolist(), attention=squeeze_batch(out.attention),
             labels={n: (labels, labels) for n in out.attention}, scores=scores, masks=masks,
-            tokens=labels,
-            extra={"inputs": values, "forecast": pred[0].tolist(), "truth": self._truth(values),
-                   "baseline": baseline[0].tolist(), "period": int(period[0]),
-                   "next_step": out.logits[0, :, 0].float().cpu()})
+            tokens=labels, expected=truth,
+            forecast=Forecast(inputs=values, forecast=pred[0].tolist(), truth=truth,
+                              baseline=baseline[0].tolist(), period=int(period[0])))
 
     def decoding_setup(self, example) -> DecodeSetup:
         """Prompt: the 100 input values (1, 100); 20 steps, each feeding its forecast back;
@@ -274,18 +284,7 @@ class SineTask(Task):
         """Sample 0's first 119 true values (teacher-forced) as the snapshot input."""
         seq = self.samples()[:1, :-1].to(device)                          # (1, 119)
         labels = [f"t{i}" for i in range(seq.size(1))]
-        return (seq,), _SameLabels((labels, labels))
-
-
-class _SameLabels(dict):
-    """Every attention module of the decoder sees the same positions."""
-
-    def __init__(self, pair):
-        super().__init__()
-        self.pair = pair
-
-    def __missing__(self, name):
-        return self.pair
+        return (seq,), LabelPairs((labels, labels))
 
 
 TASK = SineTask()

@@ -11,8 +11,7 @@ import re
 
 import torch
 
-from .base import IGNORE, Inspection, Task, squeeze_batch
-from .textseq import SameLabels
+from .base import IGNORE, Inspection, LabelPairs, Task, squeeze_batch
 from .vocab import PAD, Vocab
 
 MAX_LEN = 20
@@ -127,8 +126,11 @@ class SortTask(Task):
         pred = logits[..., _DIGIT0 + 1:_DIGIT0 + 10].argmax(-1) + 1       # (B, T) digits 1..9
         return [pred[i, :len(r)].tolist() for i, r in enumerate(rows)]
 
+    def answer(self, example) -> list[int]:
+        return sorted(self.check_example(example))
+
     def inspect(self, model, example, head_mask=None, return_scores: bool = False) -> Inspection:
-        """extra: probs (T, 9) the probability of each digit 1..9 at each output position."""
+        """probs (T, 9): the probability of each digit 1..9 at each output position."""
         ids = self.encode(example)
         x = torch.tensor([ids], device=model.device)                      # (1, T)
         with torch.no_grad():
@@ -144,15 +146,13 @@ class SortTask(Task):
             prediction=(digits.argmax(-1) + 1).tolist(),
             attention=squeeze_batch(out.attention),
             labels={name: (labels, labels) for name in out.attention},
-            scores=scores, masks=masks, tokens=labels,
-            extra={"probs": digits.softmax(-1).float().cpu(), "classes": list("123456789"),
-                   "target": sorted(self.decode(ids))})
+            scores=scores, masks=masks, tokens=labels, expected=self.answer(self.decode(ids)),
+            probs=digits.softmax(-1).float().cpu(), classes=list("123456789"))
 
     def probe(self, device) -> tuple:
         ids = self.encode(list(self.probe_example))
         labels = self.vocab.labels(ids)
-        names = [f"encoder.blocks.{i}.self_attn" for i in range(self.config["n_layers"])]
-        return (torch.tensor([ids], device=device),), SameLabels((labels, labels), names)
+        return (torch.tensor([ids], device=device),), LabelPairs((labels, labels))
 
 
 TASK = SortTask()

@@ -16,20 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from .base import IGNORE, Inspection, Task, scores_and_masks, squeeze_batch
+from .base import IGNORE, Inspection, LabelPairs, Task, scores_and_masks, squeeze_batch
 from .vocab import EOS, PAD, Vocab
-
-
-class SameLabels(dict):
-    """{attention name: (query labels, key labels)} where every self-attention module sees the
-    same tokens: names not listed (a model deeper than the default) get the same pair."""
-
-    def __init__(self, pair, names=()):
-        super().__init__({n: pair for n in names})
-        self.pair = pair
-
-    def __missing__(self, key):
-        return self.pair
 
 
 class TextDecoderTask(Task):
@@ -131,7 +119,7 @@ class TextDecoderTask(Task):
 
     def inspect(self, model, example, head_mask=None, return_scores: bool = False) -> Inspection:
         """Generate the answer, then run the whole sequence (prompt + answer + <eos>) once so the
-        attention covers every token. extra: prompt_len, probs (T, V) next-token probabilities."""
+        attention covers every token: prompt_len, probs (T, V) next-token probabilities."""
         example = self.check_example(example)
         buf, plen, end = self.generate(model, [self.prompt_ids(example)], head_mask)
         seq = buf[:, :int(end[0])]                                        # (1, T)
@@ -146,17 +134,16 @@ class TextDecoderTask(Task):
             prediction=self.answer_from_ids([i for i in ids[p:] if i != EOS]),
             attention=squeeze_batch(out.attention),
             labels={name: (labels, labels) for name in out.attention},
-            scores=scores, masks=masks, tokens=labels,
-            extra={"prompt_len": p, "probs": out.logits[0].softmax(-1).float().cpu(),
-                   "vocab": list(self.vocab.itos)})
+            scores=scores, masks=masks, tokens=labels, expected=self.answer(example),
+            prompt_len=p, probs=out.logits[0].softmax(-1).float().cpu(),
+            classes=list(self.vocab.itos))
 
     def probe(self, device) -> tuple:
         """The probe example's true full sequence (prompt + answer + <eos>) as the input."""
         ids = self.prompt_ids(self.parse(self.probe_example)) + self.answer_ids(self.probe_example)
         seq = torch.tensor([ids], dtype=torch.long, device=device)        # (1, T)
         labels = self.vocab.labels(ids)
-        names = [f"decoder.blocks.{i}.self_attn" for i in range(self.config.get("n_layers", 2))]
-        return (seq,), SameLabels((labels, labels), names)
+        return (seq,), LabelPairs((labels, labels))
 
     def answer_ids(self, text: str) -> list[int]:
         """The true answer's token ids and <eos> for an input text (used by probe())."""

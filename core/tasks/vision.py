@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import images as img_io
-from .base import Inspection, Task, squeeze_batch
+from .base import FixedExamples, Inspection, LabelPairs, Picture, Task, squeeze_batch
 
 
 def normalise(images: torch.Tensor) -> torch.Tensor:
@@ -51,18 +51,6 @@ def random_shift(images: torch.Tensor, max_shift: int, generator: torch.Generato
     return padded[b, rows[:, :, None], cols[:, None, :]]                  # (B, S, S)
 
 
-class AnyName(dict):
-    """{attention name: (query labels, key labels)}: every ViT attention module sees the same
-    tokens, so a name not listed (a deeper model than the default) gets the same pair."""
-
-    def __init__(self, pair, names=()):
-        super().__init__({n: pair for n in names})
-        self.pair = pair
-
-    def __missing__(self, key):
-        return self.pair
-
-
 class VisionTask(Task):
     """Base of the ViT image-classification tasks. Metric: accuracy (and n, the images scored)."""
 
@@ -75,6 +63,10 @@ class VisionTask(Task):
     fit_margin = 0.0
     max_input_len = img_io.MAX_SIDE  # longest side (pixels) of a user's image
     eval_chunk = 500
+    n_fixed = 0                      # fixed (held-out) examples: fixed_example(0..n_fixed - 1)
+    noun = "image"                   # what a user draws or uploads ("digit", "shape")
+    draw_hint = "Draw one {noun} in the middle of the canvas."   # {noun} {size} {classes}
+    pen_width = 20                   # the drawing canvas's default pen, in canvas pixels
 
     # -- to implement ------------------------------------------------------------------------
     def sample(self, batch_size: int, generator: torch.Generator):
@@ -138,6 +130,26 @@ class VisionTask(Task):
         raise ValueError(f"{text.strip()[:40]!r} is not an image; type a class name "
                          f"({', '.join(map(str, self.class_names))}) or 'sample N'")
 
+    def fixed_examples(self) -> FixedExamples:
+        """The held-out images, typed "sample 3"; expected: the image's class index."""
+        return FixedExamples(self.n_fixed, "sample {}", lambda i: self.fixed_example(i)[1])
+
+    def answer(self, example):
+        """The class of "sample N" or of a class name's example; None for an image."""
+        if not isinstance(example, str):
+            return None
+        t = " ".join(example.lower().split())
+        names = [str(c).lower() for c in self.class_names]
+        if t in names:
+            return names.index(t)
+        number = self.fixed_examples().number(t)
+        return None if number is None else self.fixed_examples().expected(number)
+
+    def hint(self, size: int) -> str:
+        """What to draw, for the page's drawing canvas."""
+        return self.draw_hint.format(noun=self.noun, size=size,
+                                     classes="/".join(map(str, self.class_names)))
+
     def class_example(self, label: int) -> np.ndarray:
         """The first fixed example whose class is `label`."""
         for i in range(1000):
@@ -176,7 +188,7 @@ class VisionTask(Task):
     @torch.no_grad()
     def inspect(self, model, example, head_mask=None, return_scores: bool = False) -> Inspection:
         """One image through the ViT: attention {name: (H, 1+N, 1+N)}, token 0 = CLS, then the
-        patches row-major; extra holds probs, class_names, the model-ready image, grid, patch size."""
+        patches row-major; probs (C,), classes, and the picture: the model-ready image, its grid."""
         x = self._inputs([example], model.cfg.image_size).to(model.device)  # (1, 1, S, S)
         out = model(x, return_attention=True, return_scores=return_scores, head_mask=head_mask)
         probs = torch.softmax(out.logits[0].float(), -1).cpu()            # (C,)
@@ -189,15 +201,14 @@ class VisionTask(Task):
             labels={name: (labels, labels) for name in out.attention},
             scores=squeeze_batch(out.scores) if return_scores else None,
             masks={name: None for name in out.attention} if return_scores else None,
-            tokens=labels,
-            extra={"probs": probs.tolist(), "class_names": list(self.class_names),
-                   "predicted_name": str(self.class_names[pred]),
-                   "image": x[0, 0].cpu().numpy(), "grid": cfg.grid_size,
-                   "patch_size": cfg.patch_size})
+            tokens=labels, expected=self.answer(example), probs=probs,
+            classes=[str(c) for c in self.class_names],
+            picture=Picture(image=x[0, 0].cpu().numpy(), grid=cfg.grid_size,
+                            patch_size=cfg.patch_size))
 
     def probe(self, device) -> tuple:
         """The first fixed example, (images (1, 1, S, S),) and the labels of every module."""
         image, _ = self.fixed_example(0)
         x = torch.from_numpy(image)[None, None].to(device)                # (1, 1, S, S)
         labels = self.token_labels()
-        return (x,), AnyName((labels, labels), ("encoder.blocks.0.self_attn",))
+        return (x,), LabelPairs((labels, labels))

@@ -43,11 +43,18 @@ def test_attention_math_causal_mask_adds_the_masked_scores(app: App):
     app.open("/attention_math", PLOT)
     masked = app.page.locator(".gtitle", has_text="causal mask")
     expect(masked).to_have_count(0)
-    before = len(app.plots().all())
+
+    def drawn() -> int | None:
+        """How many charts the page shows, once plotly has drawn every one (it draws them
+        after the run ends, and later still on a busy machine)."""
+        charts = app.page.get_by_test_id("stPlotlyChart").count()
+        return charts if charts and app.plots().count() == charts else None
+
+    before = app.until(drawn, "every chart drawn")
     app.page.get_by_test_id("stCheckbox").filter(has_text="causal mask").click()
     expect(masked).to_have_count(1)
     app.idle()
-    assert len(app.plots().all()) == before + 1
+    app.until(lambda: drawn() == before + 1, f"{before + 1} charts drawn")
     # the weights above the diagonal are now exactly 0
     weights = app.page.locator(PLOT).filter(
         has=app.page.locator(".gtitle", has_text="A = softmax(E)")).first

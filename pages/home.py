@@ -1,8 +1,9 @@
 """Home: what each page shows, and a suggested path through a lecture."""
 import streamlit as st
 
-from ui.navigation import LECTURE_PATH, PAGES, ROOT, entry
+from ui.navigation import LECTURE_PATH, PAGES, ensure_router, entry, existing, page_path
 
+ensure_router()
 st.title("Attention Visualizer")
 st.markdown(
     "See what every head of a transformer attends to. Every page works offline, from small "
@@ -10,15 +11,15 @@ st.markdown(
     "in seconds.")
 
 st.subheader("A lecture in five steps")
-available = [f for f in LECTURE_PATH if (ROOT / "views" / f).exists()]
-for n, file in enumerate(available, 1):
+shown = {e[0] for entries in PAGES.values() for e in existing(entries)}
+for n, file in enumerate([f for f in LECTURE_PATH if f in shown], 1):
     _, title, icon, blurb = entry(file)
-    st.page_link(f"views/{file}", label=f"{n}. {title}", icon=icon)
+    st.page_link(page_path(file), label=f"{n}. {title}", icon=icon)
     st.caption(blurb)
 
 st.subheader("Every page")
 for section, entries in PAGES.items():
     st.markdown(f"**{section}**")
-    for file, title, icon, blurb in entries:
-        if file != "home.py" and (ROOT / "views" / file).exists():
-            st.page_link(f"views/{file}", label=f"{title}: {blurb}", icon=icon)
+    for file, title, icon, blurb in existing(entries):
+        if file != "home.py":
+            st.page_link(page_path(file), label=f"{title}: {blurb}", icon=icon)

@@ -5,11 +5,13 @@ and the encoder-decoder. The model runs once per input (memoised per user in ses
 """
 import streamlit as st
 
-from ui import explorer_controls as ec
-from ui import explorer_views as ev
+from ui.explorer import controls as ec
+from ui.explorer import views as ev
+from ui.navigation import ensure_router
 from ui.sidebar import model_picker
 from ui.sidebar import presenter as presenter_mode
 
+ensure_router()
 presenter = presenter_mode()
 st.title("Attention explorer")
 picked = model_picker(kinds=("encoder", "decoder", "seq2seq"))
@@ -25,7 +27,7 @@ if example is None:
 ins = ec.inspection(row, model, task, text)
 if ins is None:
     st.stop()
-ec.show_prediction(task, example, ins)
+ec.show_prediction(ins)
 if not ins.attention:
     st.info("This model has no attention layers, so there is nothing to show here.")
     st.stop()
@@ -37,8 +39,8 @@ views = {
     "Head view": lambda: ev.head_view(ins, group, layer, name, presenter),
     "Stages": lambda: ev.stages(ins, group, layer, head, name, model.cfg.d_head, presenter),
     "Statistics": lambda: ev.statistics(ins, group, layer, head, name, presenter),
-    "Ablation": lambda: ev.ablation(row, model, task, text, example, ins, group, layer, head,
-                                    name, presenter),
+    "Ablation": lambda: ev.ablation(row, model, task, text, ins, group, layer, head, name,
+                                    presenter),
 }
 for label, tab in zip(views, st.tabs(list(views), key="view", on_change="rerun",
                                      bind="query-params")):

@@ -7,10 +7,13 @@ The trace is computed once per (model, input, settings) and kept per user; stepp
 """
 import streamlit as st
 
-from ui import decoding_views as dv
+from ui.decoding import controls as dc
+from ui.decoding import views as dv
+from ui.navigation import ensure_router
 from ui.sidebar import model_picker
 from ui.sidebar import presenter as presenter_mode
 
+ensure_router()
 presenter = presenter_mode()
 st.title("Masked decoding")
 picked = model_picker(kinds=("decoder", "seq2seq"))
@@ -25,18 +28,18 @@ if not task.decodes:
                "or the encoder-decoder in the sidebar.", icon=":material/warning:")
     st.stop()
 
-text, setup = dv.input_box(task)
+text, setup = dc.input_box(task)
 if setup is None:
     st.stop()
-options = dv.settings(row, model, setup)
-tr = dv.trace(row, model, text, setup, options)
+options = dc.settings(row, model, setup)
+tr = dc.trace(row, model, text, setup, options)
 if tr is None or not tr.steps:
     st.stop()
-layer, head, selfs, crosses = dv.layer_head(model, tr)
+layer, head, selfs, crosses = dc.layer_head(model, tr)
 
 
 def step_by_step():
-    i = dv.step_controls(len(tr.steps))
+    i = dc.step_controls(len(tr.steps))
     dv.sequence(tr, i)
     dv.attention_views(tr, i, layer, head, selfs, crosses, presenter)
     dv.cache_note(tr)
@@ -44,7 +47,7 @@ def step_by_step():
 
 views = {
     "Step by step": st.fragment(step_by_step,
-                                run_every=dv.PLAY_EVERY if dv.playing() else None),
+                                run_every=dc.PLAY_EVERY if dc.playing() else None),
     "Teacher forcing": lambda: dv.teacher_view(model, setup, layer, head, presenter),
 }
 for label, tab in zip(views, st.tabs(list(views), key="dec_view", on_change="rerun",

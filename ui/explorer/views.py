@@ -2,7 +2,7 @@
 
 Each takes an Inspection (core.tasks.base) and the current selection, asks core for what it
 needs (analysis.stack_layers, head_statistics, attention.stages_from_scores) and viz for the
-figures. Nothing here runs a model except through ui.explorer_controls.inspection.
+figures. Nothing here runs a model except through ui.explorer.controls.inspection.
 """
 from __future__ import annotations
 
@@ -15,10 +15,14 @@ import streamlit as st
 from core import analysis
 from core.attention import stages_from_scores
 from viz import attention as va
-from viz.common import PLOTLY_CONFIG
 
-from . import explorer_controls as ec
+from ..state import ABLATE, AUTO_SCALE
+from ..widgets import chart
+from . import controls as ec
 
+GRID_PICK = "grid_pick"           # the "open a head large" selectbox of the grid
+STATS_TABLE = "stats_table"       # the statistics table (its selection picks a head)
+STATS_INDEX = "explorer_stats_index"   # (group, layer, head) of each statistics row
 STAGE_MAX = 48                # positions per axis drawn in the four-panel stages view
 GRID_LABEL_CELLS = 16_000     # above this the grid hover shows positions only (JSON cost)
 STATS_COLUMNS = {
@@ -35,10 +39,6 @@ STATS_COLUMNS = {
 }
 
 
-def chart(fig, key: str | None = None, width="stretch") -> None:
-    st.plotly_chart(fig, config=PLOTLY_CONFIG, key=key, width=width)
-
-
 def title(group: str, layer: int, head: int) -> str:
     return f"{ec.GROUPS[group]} · layer {layer} · head {head}"
 
@@ -52,7 +52,7 @@ def head_mask_of(ins, name: str, head: int):
 
 def heatmap(ins, name: str, head: int, heading: str, presenter: bool, key=None):
     q, k = ins.labels[name]
-    auto = bool(st.session_state.get("auto_scale"))
+    auto = bool(st.session_state.get(AUTO_SCALE))
     fig = va.attention_heatmap(ins.attention[name][head], q, k, title=heading,
                                zmin=None if auto else 0.0, zmax=None if auto else 1.0,
                                presenter=presenter, mask=head_mask_of(ins, name, head))
@@ -101,14 +101,14 @@ def all_heads(ins, group, layer, head, presenter: bool) -> None:
     chart(fig, key="grid")
     L, H = stacked.shape[:2]
     cells = [f"L{l} H{h}" for l in range(L) for h in range(H)]
-    st.session_state["grid_pick"] = f"L{layer} H{head}"
-    st.selectbox("Open a head large", cells, key="grid_pick", on_change=_grid_pick,
+    st.session_state[GRID_PICK] = f"L{layer} H{head}"
+    st.selectbox("Open a head large", cells, key=GRID_PICK, on_change=_grid_pick,
                  args=(group,), help="Also sets the layer and head of every other view")
     heatmap(ins, names[layer], head, title(group, layer, head), presenter, key="grid_large")
 
 
 def _grid_pick(group: str) -> None:
-    l, h = st.session_state["grid_pick"].split()
+    l, h = st.session_state[GRID_PICK].split()
     ec.select(group, int(l[1:]), int(h[1:]))
 
 
@@ -170,14 +170,14 @@ def statistics(ins, group, layer, head, name, presenter: bool) -> None:
     for r in rows:
         group = ec.group_of(r["module"])
         index.append((group, by_group[group].index(r["module"]), r["head"]))
-    st.session_state["explorer_stats_index"] = index
+    st.session_state[STATS_INDEX] = index
     table = pd.DataFrame({
         "attention": [ec.GROUPS[g] for g, _, _ in index],
         "layer": [l for _, l, _ in index], "head": [h for _, _, h in index],
         **{col: [r[col] for r in rows] for col in STATS_COLUMNS}})
     config = {col: st.column_config.NumberColumn(label, help=text, format="%.3f")
               for col, (label, text) in STATS_COLUMNS.items()}
-    st.dataframe(table, key="stats_table", on_select=_stats_pick, selection_mode="single-row",
+    st.dataframe(table, key=STATS_TABLE, on_select=_stats_pick, selection_mode="single-row",
                  hide_index=True, column_config=config, width="stretch")
     st.caption("Click a column header to sort, click a row to open that head here and in "
                "every other view.")
@@ -185,22 +185,22 @@ def statistics(ins, group, layer, head, name, presenter: bool) -> None:
 
 
 def _stats_pick() -> None:
-    rows = st.session_state["stats_table"]["selection"]["rows"]
-    index = st.session_state.get("explorer_stats_index") or []
+    rows = st.session_state[STATS_TABLE]["selection"]["rows"]
+    index = st.session_state.get(STATS_INDEX) or []
     if rows and rows[0] < len(index):
         ec.select(*index[rows[0]])
 
 
 # ----------------------------------------------------------------------------- ablation
-def ablation(row, model, task, text, example, before, group, layer, head, name,
+def ablation(row, model, task, text, before, group, layer, head, name,
              presenter: bool) -> None:
     names = list(before.attention)
     several = len({analysis.parse_name(n)["side"] for n in names}) > 1
     pairs = {ec.head_label(n, h, several): (n, h)
              for n in names for h in range(int(model.cfg.n_heads))}
-    kept = [v for v in st.session_state.get("ablate", []) if v in pairs]
-    st.session_state["ablate"] = kept
-    chosen = st.multiselect("Switch heads off", list(pairs), key="ablate",
+    kept = [v for v in st.session_state.get(ABLATE, []) if v in pairs]
+    st.session_state[ABLATE] = kept
+    chosen = st.multiselect("Switch heads off", list(pairs), key=ABLATE,
                             max_selections=len(pairs), placeholder="Pick heads to ablate",
                             help="A head that is off still computes its weights, but its "
                                  "output is multiplied by 0, so later layers never see it.")
@@ -215,7 +215,7 @@ def ablation(row, model, task, text, example, before, group, layer, head, name,
     left, right = st.columns(2)
     for col, ins, what in ((left, before, "before"), (right, after, "after")):
         with col:
-            ec.show_prediction(task, example, ins, label=f"Prediction {what}")
+            ec.show_prediction(ins, label=f"Prediction {what}")
             heatmap(ins, name, head, f"{what}: layer {layer} · head {head}", presenter,
                     key=f"ablation_{what}")
     if (name, head) in off:

@@ -1,42 +1,43 @@
-"""Positional encodings: sinusoidal values, periods and similarity; learned tables; RoPE; order."""
+"""The Positional encodings page's sections, one per tab: sinusoidal values and periods, the
+similarity of positions, a model's learned table or RoPE, and why order matters.
+
+Tensors come from core.positional and core.similarity, figures from viz.positional.
+"""
+from __future__ import annotations
+
 import streamlit as st
 
-from core import analysis
+from core.similarity import (cosine_similarity, dot_similarity, permutation_demo,
+                             position_similarity, rope_pair_track)
 from core.checkpoints import list_checkpoints
 from core.positional import sinusoidal_encoding, sinusoidal_wavelengths
-from ui import models
-from ui.sidebar import model_picker, presenter as presenter_mode
-from ui.theme import advanced
 from viz import positional as vp
-from viz.common import PLOTLY_CONFIG
+
+from .. import models
+from ..sidebar import model_picker
+from ..theme import advanced
+from ..widgets import chart
 
 SIM_MAX = 512            # the N×N similarity map shows at most this many positions
 
 
-def chart(fig):
-    st.plotly_chart(fig, config=PLOTLY_CONFIG)
+def sizes() -> tuple[int, int]:
+    """Positions N and d_model (both kept in the URL: ?pe_n=64&pe_d=32)."""
+    c1, c2 = st.columns(2)
+    n_pos = int(c1.number_input("Positions N (20: the lecture's figure)", 1, 2048, 20,
+                                key="pe_n", bind="query-params"))
+    d_model = int(c2.slider("d_model", min_value=4, max_value=512, value=16, step=2, key="pe_d",
+                            bind="query-params"))
+    if d_model % 2:                        # only reachable past the slider's step
+        st.warning(f"d_model must be even; using {d_model - 1}.")
+        d_model -= 1
+    return n_pos, d_model
 
 
-presenter = presenter_mode()
-st.title("Positional encodings")
-st.markdown("Attention alone sees a *set*: without a position signal, shuffling the tokens only "
-            "shuffles the output. The sinusoidal encoding adds to each token a vector of waves, "
-            "PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(p / 10000^(2i/d)).")
-
-c1, c2 = st.columns(2)
-n_pos = int(c1.number_input("Positions N (20: the lecture's figure)", 1, 2048, 20, key="pe_n",
-                            bind="query-params"))                      # ?pe_n=64 in a link
-d_model = int(c2.slider("d_model", min_value=4, max_value=512, value=16, step=2, key="pe_d",
-                        bind="query-params"))
-if d_model % 2:                        # only reachable past the slider's step
-    st.warning(f"d_model must be even; using {d_model - 1}.")
-    d_model -= 1
-pe = sinusoidal_encoding(n_pos, d_model)                                 # (N, D)
-wavelengths = sinusoidal_wavelengths(d_model)                            # (D,)
-
-t_sin, t_sim, t_model, t_order = st.tabs(["Sinusoidal values", "Similarity",
-                                          "Learned & RoPE", "Why order matters"])
-with t_sin:
+def sinusoidal(n_pos: int, d_model: int, presenter: bool) -> None:
+    """The table as a heatmap, chosen dimensions as waves, and the wavelengths."""
+    pe = sinusoidal_encoding(n_pos, d_model)                             # (N, D)
+    wavelengths = sinusoidal_wavelengths(d_model)                        # (D,)
     chart(vp.encoding_heatmap(pe, title=f"sinusoidal encoding  ({n_pos} positions × {d_model} "
                                         "dimensions)", presenter=presenter))
     left, right = st.columns(2)
@@ -53,9 +54,12 @@ with t_sin:
         st.caption("Dimension pair i has period 2π·10000^(2i/d): from 2π positions (fastest) "
                    "to 10000·2π (slowest), a geometric progression.")
 
-with t_sim:
+
+def similarity(n_pos: int, d_model: int, presenter: bool) -> None:
+    """Dot-product or cosine similarity of every pair of positions, and one position's row."""
+    pe = sinusoidal_encoding(n_pos, d_model)                             # (N, D)
     kind = st.radio("Similarity", ["dot product", "cosine"], horizontal=True, key="pe_simkind")
-    sim = (analysis.dot_similarity if kind == "dot product" else analysis.cosine_similarity)(pe)
+    sim = (dot_similarity if kind == "dot product" else cosine_similarity)(pe)
     shown = min(n_pos, SIM_MAX)
     left, right = st.columns(2)
     with left:
@@ -69,7 +73,10 @@ with t_sim:
     st.caption("Near positions have similar encodings; the similarity depends only on the "
                "distance between positions, not on where they are.")
 
-with t_model:
+
+def learned_and_rope(presenter: bool) -> None:
+    """The picked model's own positional table (learned, sinusoidal or RoPE) beside the formula,
+    and RoPE's rotation of one q/k pair."""
     picked = model_picker(kinds=("encoder", "decoder", "seq2seq"))
     if picked is not None:
         (row, model, _), name = picked, picked[0]["name"]
@@ -91,11 +98,11 @@ with t_model:
                 with col:
                     chart(vp.encoding_heatmap(t, title=f"{what}  ({t.shape[0]}×{t.shape[1]})",
                                               presenter=presenter))
-                    chart(vp.similarity_heatmap(analysis.cosine_similarity(t),
+                    chart(vp.similarity_heatmap(cosine_similarity(t),
                                                 title=f"cosine similarity: {what}",
                                                 presenter=presenter))
         elif pos == "rope":
-            chart(vp.similarity_heatmap(analysis.position_similarity(model),
+            chart(vp.similarity_heatmap(position_similarity(model),
                                         title=f"RoPE: similarity of positions in {name}",
                                         presenter=presenter))
     st.subheader("RoPE rotates each q/k pair by its position")
@@ -106,10 +113,13 @@ with t_model:
     left.caption("Pair i turns by θᵢ = 10000^(−2i/d) per position, keeping its length; q·k "
                  "then depends only on the distance j − i.")
     with right:
-        chart(vp.rope_rotation(analysis.rope_pair_track(count, d_head, pair), range(count),
+        chart(vp.rope_rotation(rope_pair_track(count, d_head, pair), range(count),
                                presenter=presenter))
 
-with t_order:
+
+def order(presenter: bool) -> None:
+    """Shuffle the tokens of one attention head with and without PE; the sort task with and
+    without positions."""
     n_tok = int(st.number_input("Tokens", 2, 32, 6, key="order_n"))
     with advanced():                                    # folded away when presenting
         b, c = st.columns(2)
@@ -117,7 +127,7 @@ with t_order:
         seed = int(c.number_input("Seed", 0, 10_000, 0, key="order_seed"))
     labels = [f"token {i}" for i in range(n_tok)]
     for positional, col in zip((False, True), st.columns(2)):
-        demo = analysis.permutation_demo(n_tok, d_demo, seed, positional=positional)
+        demo = permutation_demo(n_tok, d_demo, seed, positional=positional)
         with col:
             st.markdown("**With sinusoidal PE**" if positional else "**Without PE**")
             st.metric("max |output − un-shuffled output|", f"{demo['max_diff']:.2e}")

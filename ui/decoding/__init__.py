@@ -1,0 +1,1 @@
+"""The Masked decoding page: controls (input, settings, trace, stepping) and views."""

@@ -1,0 +1,1 @@
+"""The Attention explorer page: controls (input, inspection, pickers) and views (one per tab)."""

@@ -1,0 +1,1 @@
+"""The Train page: controls (task, architecture, schedule, start) and views (progress, save)."""

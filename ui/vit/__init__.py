@@ -1,0 +1,1 @@
+"""The ViT patch attention page: controls (image source, inspection, pickers) and views."""
