@@ -6,7 +6,7 @@ import streamlit as st
 from core.device import describe_device
 from core.tasks import TASKS
 
-from . import models, theme
+from . import models, pretrained, theme
 from .state import CHOSEN_MODEL, MODEL, PRESENTER
 
 KIND_NAMES = {"encoder": "encoder", "decoder": "causal decoder", "seq2seq": "encoder-decoder",
@@ -37,33 +37,49 @@ def model_picker(kinds=None, key: str = MODEL):
     offered here is ignored and the remembered choice or the first model is shown.
     """
     rows = models.checkpoints(kinds)
+    names = [r["name"] for r in rows]
+    for r in pretrained.rows(kinds):                 # real models after the shipped ones
+        if r["name"] in names:
+            r["name"] = f"{r['name']} (pretrained)"
+        rows.append(r)
+        names.append(r["name"])
     if not rows:
         wanted = ", ".join(KIND_NAMES[k] for k in (kinds or KIND_NAMES))
-        st.warning(f"No {wanted} checkpoint is available. Train one on the Train page.")
+        with st.sidebar:
+            pretrained.open_folder_box()
+        st.warning(f"No {wanted} model is available. Train one on the Train page, or open a "
+                   "local Hugging Face folder in the sidebar.")
         return None
-    names = [r["name"] for r in rows]
     remembered = st.session_state.get(CHOSEN_MODEL)
     if remembered in names:                         # the user's choice, where it is offered
         st.session_state[key] = remembered
     elif st.session_state.get(key) not in names:
         st.session_state[key] = names[0]
     with st.sidebar:
-        # Options are the bare checkpoint names: the URL stores the shown option, so
+        # Options are the bare model names: the URL stores the shown option, so
         # ?model=dates must match it exactly. Kind and size are in the caption below.
         name = st.selectbox("Model", names, key=key, bind="query-params",
                             on_change=_remember, args=(key,),
-                            help="The checkpoints in checkpoints/: the shipped models, then "
-                                 "the ones saved on the Train page")
+                            help="The checkpoints in checkpoints/ (the shipped models, then "
+                                 "the ones saved on the Train page), then pretrained Hugging "
+                                 "Face models found on this machine")
         row = rows[names.index(name)]
         if remembered is None or remembered in names:   # else keep it for the other pages
             st.session_state[CHOSEN_MODEL] = name
         try:
-            model, info = models.load(row)
+            if row.get("pretrained"):
+                pt, task = pretrained.load(row, str(models.device()))
+                model, info = pt.model, pt.info
+                row = {**row, "config": model.cfg}
+            else:
+                model, info = models.load(row)
+                task = TASKS[row["task"]]
         except ValueError as e:
             st.error(f"Could not load {name}: {e}")
             return None
         _describe(row, model, info)
-    return row, model, TASKS[row["task"]]
+        pretrained.open_folder_box()
+    return row, model, task
 
 
 def _remember(key: str) -> None:
@@ -72,10 +88,16 @@ def _remember(key: str) -> None:
 
 
 def _describe(row, model, info) -> None:
+    cfg = row["config"]
+    if row.get("pretrained"):
+        st.caption(f"Pretrained **{info['architecture']}** · "
+                   f"{KIND_NAMES.get(row['kind'], row['kind'])} · {model.num_parameters():,} "
+                   f"parameters · {cfg.n_layers} layers × {cfg.n_heads} heads · d_model "
+                   f"{cfg.d_model} · up to {info['max_length']} tokens  \nFrom {row['origin']}")
+        return
     metrics = info.get("metrics") or {}
     shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                       for k, v in list(metrics.items())[:3])
-    cfg = row["config"]
     mine = "" if row.get("shipped") else "your model · "
     st.caption(f"{mine}Task **{row['task']}** · {KIND_NAMES.get(row['kind'], row['kind'])} · "
                f"{model.num_parameters():,} parameters · {cfg.n_layers} layers × "

@@ -15,6 +15,9 @@ CHOSEN_MODEL = "chosen_model"  # The user's model choice, kept for the pages tha
 #                                Owner: ui.sidebar.model_picker. Also written by
 #                                ui.train.views.save_form: a model just saved becomes the choice.
 
+USER_FOLDERS = "pretrained_folders"  # Hugging Face folders this user opened by path.
+#                                Owner: ui.pretrained.open_folder_box. Read: ui.pretrained.rows.
+
 # -- the input box of the explorer and the decoding page ---------------------------------------
 INPUT = "input"                # URL. Owner: ui.widgets.page_input, which puts the page's own
 #                                remembered text (per page and task) in it before the page draws

@@ -76,6 +76,8 @@ class Inspection:
     decoder_inputs: list | None = None  # labels of the decoder's inputs: <bos> + output so far
     forecast: Forecast | None = None   # a real-valued forecast (sine)
     picture: Picture | None = None     # the image a vision model saw
+    special: list | None = None        # True at special tokens ([CLS], [SEP], <|endoftext|>):
+                                       # a view may hide them; the weights are unchanged
 
 
 @dataclass(frozen=True)

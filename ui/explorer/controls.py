@@ -131,6 +131,8 @@ def show_prediction(ins, label: str = "Prediction") -> None:
         forecast(ins.forecast, label)
         return
     pred, truth = ins.prediction, ins.expected
+    if pred is None:                  # a model without a head (a bare pretrained encoder)
+        return
     shown = " ".join(map(_fmt, pred)) if isinstance(pred, (list, tuple)) else str(pred)
     verdict = ""
     if truth is not None:
