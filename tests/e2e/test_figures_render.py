@@ -14,6 +14,7 @@ import plotly
 import plotly.io as pio
 import pytest
 
+from tests.e2e.figure_checks import problems, read_figures
 from viz import sizing
 from viz.attention import attention_heatmap
 from viz.decoding import causal_mask_figure, forecast_figure
@@ -21,24 +22,6 @@ from viz.mathview import cost_figure, matrix_figure
 from viz.positional import dimension_curves, similarity_heatmap, wavelength_plot
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-READ = """() => {
-  const svg = document.querySelector('.main-svg').getBoundingClientRect();
-  const sel = {tick: '.xtick text, .ytick text', title: '.gtitle', axis: '.xtitle, .ytitle',
-               colorbar: '.cbaxis text', legend: '.legendtext', note: '.annotation-text'};
-  const out = {svg: [svg.left, svg.top, svg.right, svg.bottom], text: {}};
-  for (const [k, s] of Object.entries(sel)) {
-    out.text[k] = [...document.querySelectorAll(s)].filter(e => e.textContent.trim())
-      .map(e => { const b = e.getBoundingClientRect();
-                  return {t: e.textContent, size: parseFloat(getComputedStyle(e).fontSize),
-                          box: [b.left, b.top, b.right, b.bottom]}; })
-      .filter(e => e.box[2] > e.box[0]);
-  }
-  const plot = document.querySelector('.nsewdrag');
-  out.plot = plot ? [plot.getAttribute('width'), plot.getAttribute('height')].map(Number) : null;
-  return out;
-}"""
-
-
 def figures():
     rng = np.random.default_rng(0)
     w = rng.random((13, 13)) ** 4
@@ -71,15 +54,6 @@ def figures():
     }
 
 
-def overlapping(items):
-    for i, a in enumerate(items):
-        for b in items[i + 1:]:
-            A, B = a["box"], b["box"]
-            if A[0] < B[2] - 1 and B[0] < A[2] - 1 and A[1] < B[3] - 1 and B[1] < A[3] - 1:
-                return a["t"], b["t"]
-    return None
-
-
 @pytest.fixture(scope="module")
 def rendered(browser, tmp_path_factory):
     folder = tmp_path_factory.mktemp("figures")
@@ -95,30 +69,13 @@ def rendered(browser, tmp_path_factory):
         path.write_text(html, encoding="utf-8")
         page.goto(path.as_uri())
         page.wait_for_selector(".main-svg .xtick, .main-svg .ytick")
-        out[name] = (page.evaluate(READ), fig, square)
+        out[name] = (read_figures(page), square)
     page.close()
     return out
 
 
 @pytest.mark.parametrize("name", list(figures()))
 def test_presenter_figure_reads_from_the_back_row(rendered, name):
-    seen, fig, square = rendered[name]
-    text = seen["text"]
-    for kind in ("tick", "axis", "colorbar", "legend"):
-        sizes = [e["size"] for e in text[kind]]
-        assert not sizes or min(sizes) >= 18, f"{name}: {kind} text at {min(sizes)} px"
-    assert all(e["size"] >= 22 for e in text["title"]), name
-    ticks = text["tick"]
-    clash = overlapping(ticks) or overlapping(text["title"] + text["axis"] + ticks)
-    assert clash is None, f"{name}: {clash} overlap"
-    x0, y0, x1, y1 = seen["svg"]
-    for kind, items in text.items():
-        for e in items:
-            b = e["box"]
-            assert b[0] >= x0 - 1 and b[2] <= x1 + 1 and b[1] >= y0 - 1 and b[3] <= y1 + 1, \
-                f"{name}: {kind} '{e['t']}' is cut off"
-    if square:
-        w, h = seen["plot"]
-        Tq = len(np.asarray(fig.data[0].z))
-        Tk = len(np.asarray(fig.data[0].z)[0])
-        assert (w / Tk) == pytest.approx(h / Tq, rel=0.03), f"{name}: cells not square"
+    seen, square = rendered[name]
+    assert len(seen) == 1, f"{name}: {len(seen)} charts drawn"
+    assert problems(seen, presenter=True, square=square, name=name) == []
