@@ -8,7 +8,7 @@ import importlib
 
 from .base import IGNORE, Inspection, Task
 
-_MODULES = ("sort", "reverse", "addition", "dates", "sine", "digits", "shapes")
+_MODULES = ("sort", "reverse", "addition", "dates", "dates_rnn", "sine", "digits", "shapes")
 
 TASKS: dict[str, Task] = {}
 for _name in _MODULES:
