@@ -30,7 +30,7 @@ from ..rnn_config import RNNConfig
 from .base import AttentionModel, ModelOutput, make_output
 from .decoder import Generation, generate_tokens
 
-ATTN = "decoder.cross_attn"          # the attention module's dotted name (the key of .attention)
+ATTN = "decoder.cross_attn"    # the attention module's name in named_modules(): .attention's key
 
 
 class AdditiveAttention(nn.Module):
@@ -67,6 +67,30 @@ class DecoderState:
         return self.steps
 
 
+class GRUEncoder(nn.Module):
+    """Character embeddings read by a (bidirectional) GRU: one annotation h_j per character."""
+
+    def __init__(self, cfg: RNNConfig):
+        super().__init__()
+        self.tok = nn.Embedding(cfg.src_vocab_size, cfg.d_emb)
+        self.gru = nn.GRU(cfg.d_emb, cfg.d_hidden, batch_first=True,
+                          bidirectional=cfg.bidirectional)
+
+
+class GRUDecoder(nn.Module):
+    """s_0 from the source summary, a GRU cell stepped once per output character, the additive
+    attention over the annotations (absent in the fixed-context model), the output layer."""
+
+    def __init__(self, cfg: RNNConfig):
+        super().__init__()
+        E, H, M = cfg.d_emb, cfg.d_hidden, cfg.d_memory
+        self.tok = nn.Embedding(cfg.tgt_vocab_size, E)
+        self.init = nn.Linear(M, H)                  # summary -> s_0
+        self.cell = nn.GRUCell(E + M, H)             # input: [E y_{i-1}; c_i]
+        self.cross_attn = AdditiveAttention(H, M, cfg.d_attn) if cfg.attention else None
+        self.head = nn.Linear(H + M + E, cfg.tgt_vocab_size)
+
+
 class RNNSeq2Seq(AttentionModel):
     kind = "rnn"
     encoder_decoder = True           # encode(src) then decode(tgt, memory, ...), like Seq2Seq
@@ -74,17 +98,12 @@ class RNNSeq2Seq(AttentionModel):
     def __init__(self, cfg: RNNConfig = RNNConfig()):
         super().__init__()
         self.cfg = cfg
-        E, H, M = cfg.d_emb, cfg.d_hidden, cfg.d_memory
-        self.src_tok = nn.Embedding(cfg.src_vocab_size, E)
-        self.tgt_tok = nn.Embedding(cfg.tgt_vocab_size, E)
-        self.encoder = nn.GRU(E, H, batch_first=True, bidirectional=cfg.bidirectional)
-        self.init = nn.Linear(M, H)                  # summary -> s_0
-        self.cell = nn.GRUCell(E + M, H)             # the decoder: one step at a time
-        self.cross_attn = AdditiveAttention(H, M, cfg.d_attn) if cfg.attention else None
-        self.head = nn.Linear(H + M + E, cfg.tgt_vocab_size)
+        self.encoder = GRUEncoder(cfg)
+        self.decoder = GRUDecoder(cfg)
 
     def attention_names(self) -> list[str]:
-        return [ATTN] if self.cfg.attention else []
+        """[ATTN], or [] for the fixed-context model: named_modules() names, as everywhere."""
+        return [n for n, m in self.named_modules() if isinstance(m, AdditiveAttention)]
 
     # -- encoder ---------------------------------------------------------------------------
     def encode(self, src, return_attention=False, return_scores=False, head_mask=None):
@@ -93,9 +112,9 @@ class RNNSeq2Seq(AttentionModel):
         self.check_head_mask(head_mask)
         keep = src != self.cfg.pad_id                                     # (B, Ts)
         lengths = keep.sum(1).clamp(min=1).cpu()                          # (B,)
-        packed = pack_padded_sequence(self.src_tok(src), lengths, batch_first=True,
+        packed = pack_padded_sequence(self.encoder.tok(src), lengths, batch_first=True,
                                       enforce_sorted=False)               # from (B, Ts, E)
-        out, _ = self.encoder(packed)
+        out, _ = self.encoder.gru(packed)
         memory, _ = pad_packed_sequence(out, batch_first=True,
                                         total_length=src.size(1))         # (B, Ts, M)
         empty = {} if return_attention or return_scores else None
@@ -122,9 +141,10 @@ class RNNSeq2Seq(AttentionModel):
         if memory_mask is None:
             memory_mask = torch.ones(B, 1, 1, Ts, dtype=torch.bool, device=memory.device)
         keep = memory_mask[:, 0, 0]                                       # (B, Ts)
+        dec = self.decoder
         fixed = self.summary(memory, memory_mask)                         # (B, M)
         s = cache.h if cache is not None and cache.h is not None else \
-            torch.tanh(self.init(fixed))                                  # (B, H)
+            torch.tanh(dec.init(fixed))                                   # (B, H)
         gate = None
         if head_mask and ATTN in head_mask:                               # ablation: c_i = 0
             gate = torch.as_tensor(head_mask[ATTN]).to(memory)            # (1,)
@@ -132,23 +152,23 @@ class RNNSeq2Seq(AttentionModel):
                 raise ValueError(f"head_mask needs one value for the one attention head, got "
                                  f"shape {tuple(gate.shape)}")
             gate = gate.reshape(1)                                        # (1,)
-        keys = self.cross_attn.keys(memory) if self.cross_attn is not None else None
-        emb = self.tgt_tok(tgt)                                           # (B, Tt, E)
+        keys = dec.cross_attn.keys(memory) if dec.cross_attn is not None else None  # (B, Ts, A)
+        emb = dec.tok(tgt)                                                # (B, Tt, E)
         feats, weights, scores = [], [], []
         for i in range(tgt.size(1)):
-            if self.cross_attn is not None:
-                c, w, e = self.cross_attn(s, keys, memory, keep)          # (B, M), (B, Ts) x2
+            if dec.cross_attn is not None:
+                c, w, e = dec.cross_attn(s, keys, memory, keep)           # (B, M), (B, Ts) x2
                 weights.append(w)
                 scores.append(e)
             else:
                 c = fixed                                                 # (B, M)
             if gate is not None:
                 c = c * gate                                              # (B, M)
-            s = self.cell(torch.cat([emb[:, i], c], -1), s)               # (B, H)
+            s = dec.cell(torch.cat([emb[:, i], c], -1), s)                # (B, H)
             feats.append(torch.cat([s, c, emb[:, i]], -1))                # (B, H + M + E)
         if cache is not None:
             cache.h, cache.steps = s, cache.steps + tgt.size(1)
-        logits = self.head(torch.stack(feats, 1))                         # (B, Tt, V)
+        logits = dec.head(torch.stack(feats, 1))                          # (B, Tt, V)
         records = {}
         if weights and (return_attention or return_scores):
             records[ATTN] = {"weights": torch.stack(weights, 1)[:, None],  # (B, 1, Tt, Ts)
