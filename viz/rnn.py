@@ -47,15 +47,18 @@ def alignment_pair(rnn, transformer, presenter: bool = False, max_labels: int = 
         xv, xt = thin_ticks(m[2], max_labels)
         yv, yt = thin_ticks(m[1], max_labels)
         fig.update_xaxes(tickmode="array", tickvals=xv, ticktext=xt, showgrid=False,
-                         zeroline=False, title_text="source character (key)", row=1, col=col)
+                         zeroline=False, title_text="source character (key)", constrain="domain",
+                         row=1, col=col)
         fig.update_yaxes(tickmode="array", tickvals=yv, ticktext=yt, autorange="reversed",
                          showgrid=False, zeroline=False, scaleanchor=f"x{'' if col == 1 else 2}",
-                         title_text="output character (query)" if col == 1 else None,
-                         row=1, col=col)
+                         constrain="domain", row=1, col=col,   # square cells, axes at the map
+                         title_text="output character (query)" if col == 1 else None)
     fig.update_layout(coloraxis=dict(colorscale=PRESENTER_SCALE if presenter else ATTENTION_SCALE,
                                      cmin=0.0, cmax=1.0, colorbar=dict(title="weight")))
-    rows = max(w.shape[0] for w, _ in maps)
-    return style(fig, presenter, height=int(min(900, max(360, 22 * rows + 200))))
+    aspect = max(w.shape[0] / w.shape[1] for w, _ in maps)      # rows per column, tallest map
+    style(fig, presenter, height=int(min(900, max(360, 480 * aspect + 220))))   # ~480 px wide
+    fig.update_annotations(font_size=22 if presenter else 14)           # the two titles
+    return fig.update_layout(margin_t=70 if presenter else 50)
 
 
 def accuracy_by_length_figure(with_attention: dict, without_attention: dict,

@@ -52,7 +52,7 @@ class AdditiveAttention(nn.Module):
         scores = self.v(torch.tanh(self.W(s)[:, None] + keys))[..., 0]    # (B, Ts)
         masked = scores.masked_fill(~mask, float("-inf"))                 # (B, Ts)
         weights = masked.softmax(-1).masked_fill(~mask, 0.0)              # (B, Ts)
-        context = (weights[:, :, None] * memory).sum(1)                   # (B, M)
+        context = torch.bmm(weights[:, None], memory)[:, 0]               # (B, M)
         return context, weights, scores
 
 
