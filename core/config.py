@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
+from .rnn_config import RNNConfig
+
 POSITIONAL_KINDS = ("learned", "sinusoidal", "rope", "none")
 VIT_POSITIONAL_KINDS = ("learned", "sincos2d", "none")
 NORM_KINDS = ("pre", "post")
@@ -191,7 +193,7 @@ class ViTConfig(TransformerConfig):
 
 
 CONFIGS = {"encoder": EncoderConfig, "decoder": DecoderConfig, "seq2seq": Seq2SeqConfig,
-           "vit": ViTConfig}
+           "vit": ViTConfig, "rnn": RNNConfig}
 
 
 def config_from_dict(kind: str, values: dict) -> TransformerConfig:
@@ -218,6 +220,8 @@ def parameter_count(cfg: TransformerConfig) -> int:
     Used to refuse a checkpoint whose config asks for more weights than the file holds before
     anything is allocated; tests check it equals `num_parameters()` of the built model.
     """
+    if hasattr(cfg, "parameter_count"):              # a config that counts its own (RNNConfig)
+        return cfg.parameter_count()
     d, ff, b = cfg.d_model, cfg.ff_dim, int(cfg.bias)
     attn = 4 * (d * d + b * d)
     block = attn + 2 * d + (d * ff + b * ff + ff * d + b * d) + 2 * d

@@ -26,7 +26,8 @@ ZOO_BYTES_ALL = 10 * 1024 * 1024
 # Lesson models shipped beside the task checkpoints: the same task and settings with one
 # override, meant to fail. "sort_nopos" is sort without positional encoding, which the
 # positional-encodings page compares with "sort" (attention alone is blind to order).
-EXTRAS = {"sort_nopos": ("sort", {"pos": "none"})}
+EXTRAS = {"sort_nopos": ("sort", {"pos": "none"}),
+          "dates_rnn_noattn": ("dates_rnn", {"attention": False})}   # the fixed-context GRU
 
 
 def shipped_names() -> frozenset:

@@ -2,10 +2,12 @@
 from .base import AttentionModel, ModelOutput
 from .decoder import Decoder, Generation
 from .encoder import Encoder
+from .rnn import RNNSeq2Seq
 from .seq2seq import Seq2Seq
 from .vit import ViT, patchify
 
-MODELS = {"encoder": Encoder, "decoder": Decoder, "seq2seq": Seq2Seq, "vit": ViT}
+MODELS = {"encoder": Encoder, "decoder": Decoder, "seq2seq": Seq2Seq, "vit": ViT,
+          "rnn": RNNSeq2Seq}
 
 
 def build_model(cfg):
@@ -18,4 +20,4 @@ def build_model(cfg):
 
 
 __all__ = ["AttentionModel", "ModelOutput", "Decoder", "Generation", "Encoder", "Seq2Seq",
-           "ViT", "patchify", "MODELS", "build_model"]
+           "RNNSeq2Seq", "ViT", "patchify", "MODELS", "build_model"]

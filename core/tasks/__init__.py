@@ -12,7 +12,7 @@ import os
 
 from .base import IGNORE, FixedExamples, Forecast, Inspection, LabelPairs, Picture, Task
 
-_MODULES = ("sort", "reverse", "addition", "dates", "sine", "digits", "shapes")
+_MODULES = ("sort", "reverse", "addition", "dates", "dates_rnn", "sine", "digits", "shapes")
 
 TASKS: dict[str, Task] = {}
 

@@ -1,0 +1,156 @@
+"""`dates_rnn`: the dates task (human-written date -> ISO) with a GRU encoder-decoder.
+
+The formats, source vocabulary, input checks, inspection and step-by-step decoding are the
+dates task's own (core/tasks/dates.py); the model is core/models/rnn.py, with Bahdanau
+(additive) attention, or with `attention=False` the fixed-context baseline whose whole view of
+the source is the encoder's final states.
+
+One date is about 27 bits however it is written, and a GRU's final state holds that easily at
+any length (filler words around the date do not hurt it: it learns to skip them). What the
+fixed vector cannot do is hold more and more: so half the sources list two or three dates
+("22 nov 2026 and 5/3/1999"), translated in order and separated by spaces ("2026-11-22
+1999-03-05"). The longer the source, the more the one vector must carry; attention reads each
+date where it is. `accuracy_by_length` measures exactly that, on fresh examples.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+
+from .dates import TASK as DATES
+from .dates import DatesTask
+from .vocab import BOS, EOS, PAD, Vocab
+
+MAX_DATES = 3
+N_DATES_PROBS = (0.5, 0.25, 0.25)     # one, two or three dates in a source
+JOIN = " and "                        # between source dates; a space between output dates
+ISO_LEN = 10
+DATE_LEN = 31                         # room for the longest date the dates task writes (29 now)
+
+
+class DatesRNNTask(DatesTask):
+    name = "dates_rnn"
+    title = "Translate dates with an RNN"
+    description = ("The dates task with the model attention was invented for: a GRU "
+                   "encoder-decoder with Bahdanau (additive) attention. A source may list up to "
+                   "three dates (\"22 nov 2026 and 5/3/1999\"); without attention the decoder "
+                   "must get them all from one fixed vector.")
+    kind = "rnn"
+    tgt_vocab = Vocab("0123456789- ")
+    bar = {"exact": 0.99}
+    target = {"exact": 0.99}
+    max_input_len = MAX_DATES * DATE_LEN + (MAX_DATES - 1) * len(JOIN)
+    max_output_len = MAX_DATES * (ISO_LEN + 1)    # the dates, their spaces and <eos>
+    config = dict(src_vocab_size=len(DatesTask.vocab), tgt_vocab_size=len(tgt_vocab),
+                  d_emb=32, d_hidden=64, d_attn=64, max_len=max_input_len)
+    train_defaults = dict(steps=1000, lr=5e-3, batch_size=128, warmup=50)   # bar at ~500
+    zoo = {"seed": 0, "steps": 1500, "preset": None, "overrides": {}}
+    examples = DatesTask.examples + ("22 nov 2026 and 5/3/1999",
+                                     "July 4, 1985 and 1 May 2000 and 2026-11-22")
+
+    # -- data --------------------------------------------------------------------------------
+    def examples_of(self, n_dates: int, batch_size: int, generator: torch.Generator):
+        """batch_size sources of n_dates dates each -> (texts, target ids (B, To))."""
+        parts = [super(DatesRNNTask, self).sample(batch_size, generator) for _ in range(n_dates)]
+        space = torch.full((batch_size, 1), self.tgt_vocab.stoi[" "])
+        texts = [JOIN.join(t) for t in zip(*[[self.vocab.decode(r) for r in p["src"].tolist()]
+                                             for p in parts])]
+        pieces = [x for p in parts for x in (space, p["tgt"])][1:]
+        return texts, torch.cat(pieces, 1)                                 # (B, To)
+
+    def batch(self, batch_size: int, generator: torch.Generator, device,
+              n_dates: int | None = None) -> dict:
+        """src (B, Ts); tgt_in (B, To + 1) = <bos> + dates; y (B, To + 1) = dates + <eos>, where
+        To = 11 n_dates - 1. Every row of a batch lists n_dates dates (drawn per batch when None):
+        a batch of single dates then costs what the dates task's does, not a three-date one's."""
+        if n_dates is None:
+            n_dates = 1 + int(torch.multinomial(torch.tensor(N_DATES_PROBS), 1,
+                                                generator=generator))
+        texts, tgt = self.examples_of(n_dates, batch_size, generator)     # (B, To)
+        eos = torch.full((batch_size, 1), EOS)
+        out = {"src": self._ids(texts), "y": torch.cat([tgt, eos], 1),    # (B, To + 1)
+               "tgt_in": torch.cat([torch.full((batch_size, 1), BOS), tgt], 1)}  # (B, To + 1)
+        return {key: v.to(device) for key, v in out.items()}
+
+    def mixed_batches(self, n: int, generator: torch.Generator, device, size: int = 500):
+        """Batches of n fresh examples in all, each number of dates in its share of n."""
+        counts = [round(n * p) for p in N_DATES_PROBS]
+        counts[0] += n - sum(counts)
+        for k, count in enumerate(counts, start=1):
+            for start in range(0, count, size):
+                yield self.batch(min(size, count - start), generator, device, n_dates=k)
+
+    def _ids(self, texts: list[str]) -> torch.Tensor:
+        src = torch.full((len(texts), max(map(len, texts))), PAD, dtype=torch.long)  # (B, Ts)
+        for r, t in enumerate(texts):
+            src[r, :len(t)] = torch.tensor(self.vocab.encode(t))
+        return src
+
+    # -- scoring -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, model, n: int = 2000, seed: int = 1234) -> dict:
+        """exact: every output character and the <eos> is the argmax given the right ones
+        before it (= greedy decoding writes every date right); char_acc: share of the output
+        characters (not <eos>) that are. One, two and three dates in their shares of n."""
+        exact = chars = total = 0
+        for _, ok in _teacher_forced(model, self, n, seed):
+            exact += int(ok.all(1).sum())
+            chars += int(ok[:, :-1].sum())
+            total += ok[:, :-1].numel()
+        return {"exact": exact / n, "char_acc": chars / total}
+
+    def _generate(self, model, src, head_mask=None, steps=None):
+        return super()._generate(model, src, head_mask, steps or self.max_output_len)
+
+    def decoding_setup(self, example):
+        return replace(super().decoding_setup(example), max_new_tokens=self.max_output_len)
+
+
+def _teacher_forced(model, task: DatesRNNTask, n: int, seed: int):
+    """(batch, argmax hits (B, To + 1)) over n fresh examples, teacher-forced in one pass each."""
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    for b in task.mixed_batches(n, gen, model.device):
+        yield b, model(b["src"], b["tgt_in"]).logits.argmax(-1) == b["y"]   # (B, To + 1)
+
+
+@torch.no_grad()
+def accuracy_by_length(model, task: DatesRNNTask, edges=(0, 20, 40, 60, 80, 104),
+                       n: int = 2000, seed: int = 4321) -> dict:
+    """Exact-match share by source length in characters, on n fresh examples of the task
+    (its mix of one, two and three dates): {(lo, hi): (share, count)} for lo <= length < hi,
+    buckets without an example left out. Exact as in evaluate(): greedy decoding is right."""
+    hits, lengths = [], []
+    for b, ok in _teacher_forced(model, task, n, seed):
+        hits.append(ok.all(1).cpu())                                      # (B,)
+        lengths.append((b["src"] != PAD).sum(1).cpu())                    # (B,)
+    hit, length = torch.cat(hits), torch.cat(lengths)                     # (n,), (n,)
+    out = {}
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (length >= lo) & (length < hi)                           # (n,)
+        if inside.any():
+            out[(lo, hi)] = (float(hit[inside].float().mean()), int(inside.sum()))
+    return out
+
+
+def compare_alignment(rnn, transformer, text: str) -> dict:
+    """The GRU's alignment and the transformer's cross-attention for the same source.
+
+    rnn: a dates_rnn model; transformer: a dates (seq2seq) model. Of the transformer's
+    cross-attention heads the most focused one is chosen: the highest mean, over the output
+    characters, of the largest weight in the row (1.0 = every row on a single character).
+    -> {"rnn": Inspection, "transformer": Inspection, "name": that head's module, "head": its
+    index, "focus": {(module, head): mean row maximum} of every cross-attention head}.
+    """
+    ins_rnn = TASK.inspect(rnn, text)
+    ins_tf = DATES.inspect(transformer, text)
+    focus = {(name, h): float(w[h].max(-1).values.mean())
+             for name, w in ins_tf.attention.items() if name.endswith("cross_attn")
+             for h in range(w.size(0))}                                   # w (H, Tq, Ts)
+    if not focus:
+        raise ValueError("the transformer has no cross-attention")
+    name, head = max(focus, key=focus.get)
+    return {"rnn": ins_rnn, "transformer": ins_tf, "name": name, "head": head, "focus": focus}
+
+
+TASK = DatesRNNTask()
