@@ -13,6 +13,8 @@ import os
 import struct
 from pathlib import Path
 
+from .support import support_problem
+
 WEIGHTS = "model.safetensors"
 INDEX = "model.safetensors.index.json"
 PICKLES = ("pytorch_model.bin", "pytorch_model.bin.index.json", "tf_model.h5", "flax_model.msgpack")
@@ -113,7 +115,6 @@ def list_cached_models() -> list[dict]:
     """Candidate models on this machine, for a picker: the bundled ones, then every model in the
     local Hugging Face cache that has a config.json. Rows {"name", "path", "origin",
     "model_type", "architecture", "supported" (bool), "problem" (why not, or "")}."""
-    from .registry import support_problem           # here: registry imports the converters
     rows, seen = [], set()
     candidates = list(bundled_models())
     for root in cache_roots():

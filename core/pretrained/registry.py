@@ -10,24 +10,11 @@ from pathlib import Path
 
 from . import bert, gpt2, vit
 from .bpe import load_bpe
+from .support import FAMILY, SUPPORTED, support_problem  # noqa: F401  (re-exported)
 from .wordpiece import load_wordpiece
 
 PLANS = {"bert": bert.plan, "roberta": bert.plan, "gpt2": gpt2.plan, "vit": vit.plan}
-FAMILY = {"bert": "BERT", "roberta": "RoBERTa", "gpt2": "GPT-2", "vit": "ViT"}
-_UNSUPPORTED = {"xlm-roberta": "a SentencePiece tokenizer", "camembert": "a SentencePiece "
-                "tokenizer", "distilbert": "DistilBERT's own weight layout"}
-
-
-def support_problem(hf: dict) -> str | None:
-    """None when config.json describes a model we can load, else why not (for the picker)."""
-    mt = hf.get("model_type")
-    if mt in PLANS:
-        return None
-    supported = ", ".join(sorted(PLANS))
-    if mt in _UNSUPPORTED:
-        return f"model_type {mt!r} needs {_UNSUPPORTED[mt]}, which this app does not have " \
-               f"(supported: {supported})"
-    return f"model_type {mt!r} is not supported (supported: {supported})"
+assert set(PLANS) == set(SUPPORTED), "core.pretrained.support.SUPPORTED must list every plan"
 
 
 def text_tokenizer(model_type: str, folder: Path, max_length: int):
