@@ -79,7 +79,7 @@ def _check(model, setup: DecodeSetup) -> None:
         raise ValueError("the decoder needs a prompt of at least one token")
     if int(setup.max_new_tokens) < 1:
         raise ValueError("the length limit must be at least one new token")
-    if model.kind == "seq2seq":
+    if model.encoder_decoder:
         if setup.source is None or setup.source.numel() == 0:
             raise ValueError("an encoder-decoder needs a source to translate")
         if setup.source.size(1) > model.cfg.max_len:
@@ -99,7 +99,7 @@ def _on(model, setup: DecodeSetup) -> DecodeSetup:
 
 
 def _generate(model, setup: DecodeSetup, use_cache: bool, **sampling):
-    if model.kind == "seq2seq":
+    if model.encoder_decoder:
         return model.generate(setup.source, setup.bos_id, setup.max_new_tokens, setup.eos_id,
                               return_attention=True, use_cache=use_cache, **sampling)
     return model.generate(setup.prompt, setup.max_new_tokens, eos_id=setup.eos_id,
@@ -194,7 +194,7 @@ def teacher_forcing(model, setup: DecodeSetup) -> dict:
     if T > model.cfg.max_len:
         raise ValueError(f"prompt and target take {T} positions; this model has "
                          f"{model.cfg.max_len}")
-    if model.kind == "seq2seq":
+    if model.encoder_decoder:
         out = model(setup.source, tgt, return_attention=True)
         att = {n: w for n, w in out.attention.items() if n.startswith("decoder.")}
     else:

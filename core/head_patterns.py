@@ -129,7 +129,7 @@ def _token_setup(model, pretrained):
         suffix = list(tok.suffix)
     else:
         special, prefix, suffix = {getattr(cfg, "pad_id", 0)}, [], []
-    if model.kind == "seq2seq":
+    if getattr(model, "encoder_decoder", False):
         vocab = min(cfg.src_vocab_size, cfg.tgt_vocab_size)
         run = lambda ids: model(ids, ids, return_attention=True).attention        # noqa: E731
     else:

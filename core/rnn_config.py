@@ -39,6 +39,10 @@ class RNNConfig:
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
+    # What the pages read of every config: one attention "layer" with one (additive) head.
+    n_layers = property(lambda self: 1, doc="one attention module: decoder.cross_attn")
+    n_heads = property(lambda self: 1, doc="Bahdanau attention has a single head")
+
     @property
     def d_memory(self) -> int:
         """Size of one encoder annotation h_j (both directions side by side)."""

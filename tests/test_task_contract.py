@@ -11,18 +11,17 @@ import torch
 
 from core.checkpoints import load_checkpoint
 from core.decode import DecodeSetup, decode_trace
-from core.models import MODELS
+from core.models import MODELS, build_model
 from core.tasks import TASKS
 from core.tasks.base import FixedExamples, Inspection, ZooRecipe
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = pytest.mark.parametrize("task", list(TASKS.values()), ids=list(TASKS))
-SMALL = dict(d_model=16, n_heads=2, n_layers=1)
 
 
-def tiny(task, seed=0, **overrides):
+def tiny(task, seed=0, n_layers=1):
     torch.manual_seed(seed)
-    return task.build_model(**{**SMALL, **overrides}).eval()
+    return build_model(task.small_config(layers=n_layers)).eval()
 
 
 def first_example(task):

@@ -45,6 +45,7 @@ class AttentionModel(nn.Module):
     """Base of every model: `kind`, `cfg`, parameter count, attention module names."""
 
     kind = "base"
+    encoder_decoder = False   # True: forward(src, tgt), encode/decode, generate(src, bos, ...)
 
     def num_parameters(self, trainable_only: bool = False) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)

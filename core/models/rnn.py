@@ -93,6 +93,7 @@ class GRUDecoder(nn.Module):
 
 class RNNSeq2Seq(AttentionModel):
     kind = "rnn"
+    encoder_decoder = True
     encoder_decoder = True           # encode(src) then decode(tgt, memory, ...), like Seq2Seq
 
     def __init__(self, cfg: RNNConfig = RNNConfig()):

@@ -20,6 +20,7 @@ from .decoder import Generation, generate_tokens
 
 class Seq2Seq(AttentionModel):
     kind = "seq2seq"
+    encoder_decoder = True
 
     def __init__(self, cfg: Seq2SeqConfig = Seq2SeqConfig()):
         super().__init__()

@@ -164,6 +164,11 @@ class Task:
                                          **overrides})
         return cls(**{**base, **overrides})
 
+    def small_config(self, layers: int = 1):
+        """A tiny model of this task's kind (tests, quick measurements): d_model 16, 2 heads and
+        `layers` layers for the transformer kinds; a task of another kind overrides this."""
+        return self.make_config(d_model=16, n_heads=2, n_layers=int(layers))
+
     def build_model(self, preset: str | None = None, device=None, **overrides):
         model = build_model(self.make_config(preset, **overrides))
         return model if device is None else model.to(device)

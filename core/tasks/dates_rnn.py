@@ -49,6 +49,10 @@ class DatesRNNTask(DatesTask):
     examples = DatesTask.examples + ("22 nov 2026 and 5/3/1999",
                                      "July 4, 1985 and 1 May 2000 and 2026-11-22")
 
+    def small_config(self, layers: int = 1):
+        """A tiny GRU pair (a GRU has no layers of attention to vary: `layers` is ignored)."""
+        return self.make_config(d_emb=8, d_hidden=16, d_attn=16)
+
     # -- data --------------------------------------------------------------------------------
     def examples_of(self, n_dates: int, batch_size: int, generator: torch.Generator):
         """batch_size sources of n_dates dates each -> (texts, target ids (B, To))."""
