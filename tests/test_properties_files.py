@@ -66,7 +66,9 @@ def test_config_from_dict(drawn):
 
 
 # ----------------------------------------------------------------------------- checkpoints
-_TINY = {kind: build_model(CONFIGS[kind](d_model=8, n_heads=2, n_layers=1, max_len=8))
+_TINY_SIZES = {"rnn": dict(d_emb=4, d_hidden=8, d_attn=8, max_len=8)}
+_TINY = {kind: build_model(CONFIGS[kind](**_TINY_SIZES.get(
+             kind, dict(d_model=8, n_heads=2, n_layers=1, max_len=8))))
          for kind in CONFIGS}
 _TENSORS = {k: {n: t.detach().contiguous() for n, t in m.state_dict().items()}
             for k, m in _TINY.items()}
