@@ -56,19 +56,17 @@ def input_box(task):
     default = task.examples[0] if task.examples else ""
     field = PageInput("decoding", task, default)
     samples = task.fixed_examples()          # held-out examples offered by number (sine)
-    box = st
+    box = pick = st
     if samples:
         pick, box = st.columns([1, 3])
-        shown = samples.number(st.session_state.get(INPUT, ""))
-        st.session_state[SAMPLE_KEY] = shown if shown is not None else \
-            min(int(st.session_state.get(SAMPLE_KEY, 0) or 0), len(samples) - 1)
-        pick.number_input(f"Sample (0 to {len(samples) - 1})", 0, len(samples) - 1,
-                          key=SAMPLE_KEY, help=task.description, on_change=lambda: field.put(
-                              samples.input(st.session_state[SAMPLE_KEY])))
     # max_chars is a constant: it is part of the widget's identity (see the explorer's box).
+    # The box is drawn before the sample picker reads it: on a fresh load a link's ?input=
+    # reaches the box only when the box is drawn.
     label = task.input_label or f"Prompt for **{task.title}**"
     text = field.box(box, label, max_chars=BOX_MAX_CHARS, placeholder=f"e.g. {default}",
                      help=task.description)
+    if samples:
+        sample_picker(pick, samples, field, text)
     if task.examples and not samples:
         with st.container(horizontal=True, gap="small"):
             st.caption("Examples:", width="content")
@@ -82,6 +80,22 @@ def input_box(task):
     except ValueError as e:
         st.error(f"Cannot decode this input: {e}", icon=":material/error:")
         return text, None
+
+
+def sample_picker(where, samples, field, text: str) -> None:
+    """The number of the held-out example shown in the box (kept where it was for typed
+    values); picking one puts its text in the box."""
+    shown = samples.number(text)
+    if shown is None:
+        try:
+            shown = min(max(int(st.session_state.get(SAMPLE_KEY, 0)), 0), len(samples) - 1)
+        except (TypeError, ValueError, OverflowError):
+            shown = 0
+    if st.session_state.get(SAMPLE_KEY) != shown:
+        st.session_state[SAMPLE_KEY] = shown
+    where.number_input(f"Sample (0 to {len(samples) - 1})", 0, len(samples) - 1, key=SAMPLE_KEY,
+                       on_change=lambda: field.put(samples.input(st.session_state[SAMPLE_KEY])),
+                       help="A held-out example by number; or paste your own values")
 
 
 # ----------------------------------------------------------------------------- the trace
