@@ -83,8 +83,8 @@ def to_end(at):
 
 def n_steps(at) -> int:
     try:
-        return int(at.slider(key="step").max)
-    except KeyError:                     # one step only: no slider
+        return len(at.select_slider(key="step").options)
+    except KeyError:                     # no step slider drawn
         return 1
 
 
@@ -122,7 +122,7 @@ def test_next_and_back_move_one_token(at):
     assert at.session_state["step"] == 3 and row_length(at) == first + 2
     at.button(key="dec_back").click().run()
     assert at.session_state["step"] == 2 and row_length(at) == first + 1
-    at.slider(key="step").set_value(1).run()
+    at.select_slider(key="step").set_value(1).run()
     assert row_length(at) == first and "Step 1 of" in " ".join(m.value for m in at.markdown)
 
 
@@ -177,9 +177,9 @@ def test_settings_are_clamped_to_their_bounds(at):
         assert not at.error, [e.value for e in at.error]
         assert 0.1 <= at.slider(key="dec_temp").value <= 3.0
         assert 0.05 <= at.slider(key="dec_topp").value <= 1.0
-        k = at.number_input(key="dec_topk")
-        assert k.min == 0 and 0 < k.max < 10**4 and 0 <= k.value <= k.max   # the vocabulary
-        s = at.number_input(key="dec_seed")
-        assert 0 <= s.value <= s.max
+        k = at.select_slider(key="dec_topk")
+        assert int(k.value) in (0, 1, 2, 3, 5, 10, 20)      # stops up to the vocabulary size
+        s = at.slider(key="dec_seed")
+        assert s.min == 0 and 0 <= s.value <= s.max
         assert 1 <= at.session_state["step"] <= n_steps(at)
     use(at, STEPPER, dec_temp=1.0, dec_topk=0, dec_topp=1.0, dec_seed=0)

@@ -15,6 +15,7 @@ from viz.common import PLOTLY_CONFIG
 from .state import HEAD, INPUT, LAYER
 
 MEMO_SIZE = 8                    # results kept per browser session, per memo
+BOX_MAX_CHARS = 6000             # the input box refuses more, whatever the task (its max_chars)
 
 
 def chart(fig, key: str | None = None, width="stretch", **kw):
@@ -59,6 +60,14 @@ def memo(store: str, key, compute, size: int = MEMO_SIZE):
             kept.popitem(last=False)
     kept.move_to_end(key)
     return kept[key]
+
+
+def box_limit(task) -> int:
+    """Characters a page's input box accepts for `task`: room for separators (100 sine values
+    with commas), never unbounded. The explorer and the decoding page share it, so one page
+    never refuses an input the other accepts for the same model (the task's parse decides the
+    rest)."""
+    return min(BOX_MAX_CHARS, 60 * int(task.max_input_len))
 
 
 class PageInput:
