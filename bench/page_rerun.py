@@ -26,9 +26,10 @@ import torch  # noqa: E402
 import ui.models  # noqa: E402
 from core.checkpoints import load_checkpoint  # noqa: E402
 from core.tasks import TASKS  # noqa: E402
-from ui.explorer.controls import MEMO_KEY  # noqa: E402
+from ui.explorer.run import MEMO_KEY  # noqa: E402
 from ui.explorer.views import GRID_LABEL_CELLS  # noqa: E402
 from viz import attention as va  # noqa: E402
+from viz.head_mosaic import head_mosaic  # noqa: E402
 
 if os.environ.get("ATTNVIZ_TEST_CHECKPOINTS"):
     ui.models.CHECKPOINT_DIR = Path(os.environ["ATTNVIZ_TEST_CHECKPOINTS"])
@@ -91,8 +92,10 @@ def figures_at(T: int, L: int = 2, H: int = 4, repeats: int = 5) -> dict:
     return {
         "heatmap": median_ms(lambda i: va.attention_heatmap(w[0, 0], labels, labels,
                                                             mask=mask).to_json(), repeats),
-        "grid": median_ms(lambda i: va.head_grid(w, ["L0", "L1"], *grid_labels,
-                                                 selected=(0, 0)).to_json(), repeats),
+        "grid": median_ms(lambda i: head_mosaic(w, ["L0", "L1"], selected=(0, 0),
+                                                q_labels=grid_labels[0], k_labels=grid_labels[1],
+                                                max_labels_cells=GRID_LABEL_CELLS).to_json(),
+                          repeats),
         "head view": median_ms(lambda i: va.head_view(w[0], labels, labels).to_json(),
                                repeats),
     }

@@ -162,20 +162,26 @@ def induction_scores(model, n_tokens: int = 40, batch: int = 4, seed: int = 0,
 
 
 def head_patterns(model_or_pretrained, attention: dict | None = None, masks: dict | None = None,
-                  n_tokens: int = 40, batch: int = 4, seed: int = 0) -> list[dict]:
+                  n_tokens: int = 40, batch: int = 4, seed: int = 0,
+                  induction: dict | None = None) -> list[dict]:
     """One row per (module, head): module, layer, head, the scores of PATTERNS, offset_share,
     and "measured_on": "input" when `attention` (the user's input) is given, else every score
     comes from the repeated random sequence ("repeated random tokens"). Induction always does.
-    A model without tokens (ViT) needs `attention`; its induction is NaN."""
+    A model without tokens (ViT) needs `attention`; its induction is NaN.
+    induction: scores induction_scores() gave before ({name: (H,)}, e.g. remembered per model);
+    with `attention` given too, nothing runs."""
     pretrained = model_or_pretrained if hasattr(model_or_pretrained, "model") else None
     model = pretrained.model if pretrained is not None else model_or_pretrained
-    was_training = model.training
-    model.eval()
-    try:
-        ran = _random_run(model, pretrained, n_tokens, batch, seed)
-    finally:
-        model.train(was_training)
-    induction = {} if ran is None else induction_from_attention(ran[0], ran[1], ran[2])
+    ran = None
+    if induction is None or attention is None:
+        was_training = model.training
+        model.eval()
+        try:
+            ran = _random_run(model, pretrained, n_tokens, batch, seed)
+        finally:
+            model.train(was_training)
+    if induction is None:
+        induction = {} if ran is None else induction_from_attention(ran[0], ran[1], ran[2])
     source = "input"
     if attention is None:
         if ran is None:

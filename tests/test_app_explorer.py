@@ -241,7 +241,7 @@ def test_seq2seq_shows_three_attention_kinds(at):
 
 def test_clicking_a_statistics_row_selects_that_head(monkeypatch):
     """The table's on_select callback sets module / layer / head (AppTest cannot click rows)."""
-    from ui.explorer import views as ev
+    from ui.explorer import stats as ev
     state = {"stats_table": {"selection": {"rows": [2], "columns": []}},
              "explorer_stats_index": [("encoder.self_attn", 0, 0), ("encoder.self_attn", 0, 1),
                                       ("decoder.cross_attn", 1, 3)]}
@@ -260,7 +260,10 @@ def test_sine_sample_picker_and_pasted_values(at):
     at.number_input(key="sample").set_value(3).run()
     ok(at)
     assert at.text_input(key="input").value == "3"
-    assert prediction_shown(at) and at.get("vega_lite_chart")     # the forecast line chart
+    forecast = [c for c in charts(at) if c["data"][0]["type"] == "scatter"]
+    assert prediction_shown(at) and forecast                         # the forecast chart
+    names = {t.get("name") for t in forecast[0]["data"]}
+    assert {"input", "forecast"} <= names
     name = "decoder.blocks.0.self_attn"
     np.testing.assert_allclose(heatmap_z(at), expected(row, "3", name, 0), atol=1e-6)
     pasted = ", ".join(f"{v:.3f}" for v in task.sample(7)[0])

@@ -31,8 +31,11 @@ HEAD = "head"                  # URL. Same owner. Also written by ui.explorer.co
 MODULE = "module"              # URL. Owner: ui.explorer.controls.pick_head; also select().
 AUTO_SCALE = "auto_scale"      # Owner: ui.explorer.controls.pick_head (a toggle).
 #                                Read: ui.explorer.views.heatmap.
-ABLATE = "ablate"              # Owner: ui.explorer.views.ablation (its multiselect). Cleared by
+ABLATE = "ablate"              # Owner: ui.explorer.ablation (its multiselect). Cleared by
 #                                ui.explorer.controls.input_box when the task changes.
+# The explorer's own URL keys, each with one owner (named there): "show_special" (the special-
+# token toggle, ui.explorer.shown), "pattern" (the ranking's pattern, ui.explorer.stats),
+# "view" (the tabs, pages/explorer.py).
 QUERY = "query"                # URL. Owner: ui.vit.controls.pick_head (its selectbox). Also
 #                                written by ui.vit.views (a click on a patch makes it the query).
 FUSION = "fusion"              # Owner: pages/vit.py (rollout's fusion control). Kept across

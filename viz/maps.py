@@ -106,7 +106,7 @@ def square_map(fig, Tq: int, Tk: int, q: list[str], k: list[str], title, present
     _token_axes(fig, q, k, max_labels, categories=categories, steps=steps)
     fig.update_xaxes(tickangle=size.x_angle, constrain="domain",
                      title_text=axis_titles[1] if axis_titles else None)
-    fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain",
+    fig.update_yaxes(scaleanchor="x", scaleratio=1, constrain="domain", constraintoward="top",
                      title_text=axis_titles[0] if axis_titles else None)
     fig.update_layout(title=dict(text=text, x=0, xanchor="left", xref="container", pad=dict(l=10)))
     if colorbar:

