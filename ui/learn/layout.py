@@ -98,7 +98,7 @@ def url_int(where, label: str, lo: int, hi: int, default: int, key: str, **kw) -
         except ValueError:
             pass
         if value is None:
-            st.toast(f"The link's {key}={quoted(raw)} is not a number; it was ignored.")
+            st.toast(f"The link's {key}={quoted(raw)} is not a whole number; it was ignored.")
         else:
             if str(value) != str(raw).strip():
                 st.toast(f"The link's {key}={quoted(raw)} became {value} "
