@@ -94,3 +94,29 @@ def trace_block(model, block: str, *inputs, example: int = 0, **kwargs) -> Block
         stream = after
     return BlockTrace(block, bool(blk.pre), pick(seen["block_in"]), subs,
                       pick(seen["block_out"]))
+
+
+def trace_task(model, task, example, block: str):
+    """Trace block `block` on the input a task builds for `example` (parsed by task.parse),
+    with no per-task code: the model's inputs are those of the last forward that
+    task.inspect(model, example) makes with return_attention=True (every task's inspect ends
+    with that one full pass; a generating task's earlier, shorter steps are skipped). That call
+    is run again with the block's hooks. -> (Inspection, BlockTrace)."""
+    calls: list = []
+
+    def record(module, args, kwargs):
+        if kwargs.get("return_attention"):
+            calls.append((args, dict(kwargs)))
+
+    hook = model.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        inspection = task.inspect(model, example)
+    finally:
+        hook.remove()
+    if not calls:
+        raise ValueError(f"the {task.name} task's inspect made no forward pass with "
+                         "return_attention=True to trace")
+    args, kwargs = calls[-1]
+    for k in ("return_attention", "return_scores", "example"):
+        kwargs.pop(k, None)
+    return inspection, trace_block(model, block, *args, **kwargs)

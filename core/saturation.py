@@ -45,3 +45,24 @@ def softmax_saturation(dims=DIMS, n_keys: int = 16, n_queries: int = 512,
             out[name]["max_weight"].append(float(w.max(-1).values.mean()))
             out[name]["entropy"].append(float(ent.mean() / math.log(n_keys)))
     return out
+
+
+@torch.no_grad()
+def saturation_example(d: int, n_queries: int = 4, n_keys: int = 8, seed: int = 0) -> dict:
+    """A few queries against a few keys of size d, entries N(0, 1), seeded: the softmax
+    weights of each query row without and with the 1/√d scaling, to show side by side.
+
+    Returns {"d", "raw" (Q, K) softmax(q·k), "scaled" (Q, K) softmax(q·k / √d),
+    "raw_scores" (Q, K) q·k, "scaled_scores" (Q, K)} as float64 tensors."""
+    d, n_queries, n_keys = int(d), int(n_queries), int(n_keys)
+    if not 1 <= d <= 65536:
+        raise ValueError(f"d must be an integer in 1..65536, got {d}")
+    if not (1 <= n_queries <= 64 and 2 <= n_keys <= 64):
+        raise ValueError("need 1..64 queries and 2..64 keys")
+    g = torch.Generator().manual_seed(int(seed))
+    q = torch.randn(n_queries, d, generator=g, dtype=torch.float64)              # (Q, d)
+    k = torch.randn(n_keys, d, generator=g, dtype=torch.float64)                 # (K, d)
+    raw = q @ k.T                                                                # (Q, K)
+    scaled = raw / math.sqrt(d)                                                  # (Q, K)
+    return {"d": d, "raw": torch.softmax(raw, -1), "scaled": torch.softmax(scaled, -1),
+            "raw_scores": raw, "scaled_scores": scaled}

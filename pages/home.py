@@ -10,9 +10,10 @@ st.markdown(
     "models that ship with the app (pick one in the sidebar), or from a model you train here "
     "in seconds.")
 
-st.subheader("A lecture in five steps")
 shown = {e[0] for entries in PAGES.values() for e in existing(entries)}
-for n, file in enumerate([f for f in LECTURE_PATH if f in shown], 1):
+path = [f for f in LECTURE_PATH if f in shown]
+st.subheader(f"A lecture in {len(path)} steps")
+for n, file in enumerate(path, 1):
     _, title, icon, blurb = entry(file)
     st.page_link(page_path(file), label=f"{n}. {title}", icon=icon)
     st.caption(blurb)

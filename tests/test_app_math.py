@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_helpers import APP, decode, figures, title
+from app_helpers import APP, decode, figures
+from app_helpers import title as raw_title
+
+
+def title(fig) -> str:
+    """The figure's title on one line (a matrix's title is wrapped to its column)."""
+    return raw_title(fig).replace("<br>", " ")
 
 
 @pytest.fixture

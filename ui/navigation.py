@@ -43,6 +43,9 @@ PAGES = {
         ("positional.py", "Positional encodings", ":material/timeline:",
          "Sinusoidal values, periods and similarity; learned embeddings; RoPE; why order "
          "matters."),
+        ("transformer.py", "Inside a transformer", ":material/stacks:",
+         "One block of a real model: residual stream, layer norm, feed-forward and how much "
+         "each changes each token; how big transformers are."),
     ],
     "Train": [
         ("train.py", "Train a model", ":material/model_training:",
@@ -60,7 +63,8 @@ PAGES = {
     ],
 }
 
-LECTURE_PATH = ["attention_math.py", "positional.py", "explorer.py", "decoding.py", "vit.py"]
+LECTURE_PATH = ["attention_math.py", "positional.py", "transformer.py", "explorer.py",
+                "decoding.py", "vit.py"]
 
 
 def existing(section_entries):

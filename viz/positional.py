@@ -249,4 +249,8 @@ def order_demo(out_plain, out_shuffled_unpermuted, labels, presenter: bool = Fal
     fig.update_layout(coloraxis=dict(colorscale=diverging_scale(dark), cmin=-m, cmax=m,
                                      colorbar=sizing.colorbar_spec(presenter, "value")),
                       title=f"max |difference| = {diff:.2e}")
-    return style(fig, presenter, dark=dark, height=height, wrap_to=column(width, presenter, 0.5))
+    style(fig, presenter, dark=dark, height=height, wrap_to=column(width, presenter, 0.5))
+    # the subplot titles sit on the plots, in the top margin: make room for them under the
+    # title (which plotly centres in that margin)
+    room = 2 * int(sizing.line_px(sizes(presenter).subtitle) + 4)
+    return fig.update_layout(margin_t=fig.layout.margin.t + room, height=height + room)

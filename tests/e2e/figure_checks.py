@@ -11,7 +11,9 @@ from __future__ import annotations
 # each subplot, and each heatmap's (rows, columns) where plotly has them.
 READ = """(root) => {
   const scope = root || document;
-  const sel = {tick: '.xtick text, .ytick text', title: '.gtitle', axis: '.xtitle, .ytitle',
+  // every subplot's axes: xtick / x2tick ..., xtitle / x2title ...
+  const sel = {tick: '.xaxislayer-above text, .yaxislayer-above text', title: '.gtitle',
+               axis: 'text[class^="x"][class$="title"], text[class^="y"][class$="title"]',
                colorbar: '.cbaxis text, .cbtitle text', legend: '.legendtext',
                note: '.annotation-text'};
   return [...scope.querySelectorAll('.js-plotly-plot')].map(gd => {

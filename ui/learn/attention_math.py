@@ -1,8 +1,8 @@
-"""The Attention math page's sections: scaled dot-product attention on a tiny editable example,
-multi-head attention split and merged, and the quadratic cost measured live.
+"""The Attention math page's worked example: editable Q, K, V tables, every stage of scaled
+dot-product attention on them, and multi-head attention split and merged.
 
-Each section reads its own widgets, asks core.attention / core.costs for tensors and draws them
-with viz.mathview.
+Each section reads its own widgets, asks core.attention for tensors and draws them with
+viz.mathview, laid out in rows that keep every value readable (layout.matrix_rows).
 """
 from __future__ import annotations
 
@@ -13,16 +13,26 @@ import torch
 
 from core.attention import (MultiHeadAttention, attention_stages, causal_mask,
                             scaled_dot_product_attention)
-from core.costs import attention_cost
-from viz.mathview import cost_figure, matrix_figure
 
-from .. import models
-from ..theme import advanced
-from ..widgets import chart
+from .layout import matrix_rows, quoted
 
 LIMIT = 100.0                                 # |cell| bound for the editable tables
-MAX_LENGTHS = [256, 512, 1024, 2048, 4096]
-COST_KEY = "math_cost"                       # the last measurement, per user
+
+
+def check_table(name: str, edited: pd.DataFrame, rows, T: int, d: int):
+    """An edited (T, d) table -> (float64 tensor or None, error message or None). Every cell
+    must be a finite number with |x| ≤ LIMIT; the first cell that is not is named."""
+    if edited.shape != (T, d):
+        return None, f"{name} must be {T}×{d}, got {edited.shape[0]}×{edited.shape[1]}."
+    values = edited.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)   # (T, d)
+    bad = ~(np.abs(values) <= LIMIT)                                     # NaN counts as bad
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        what = ("is empty or not a number" if np.isnan(values[i, j])
+                else f"is outside ±{LIMIT:g}")
+        return None, (f"{name}: cell ({rows[i]}, d{j}) = {quoted(edited.iat[i, j])} {what}. "
+                      f"Every cell must be a finite number with |x| ≤ {LIMIT:g}.")
+    return torch.tensor(values, dtype=torch.float64), None
 
 
 def editable(name, rows, T, d, seed, offset):
@@ -33,16 +43,7 @@ def editable(name, rows, T, d, seed, offset):
     st.markdown(f"**{name}**  ({T}×{d})")
     edited = st.data_editor(start, key=f"math_{name}_{T}_{d}_{seed}", num_rows="fixed",
                             width="stretch")
-    if edited.shape != (T, d):
-        return None, f"{name} must be {T}×{d}, got {edited.shape[0]}×{edited.shape[1]}."
-    values = edited.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)   # (T, d)
-    bad = ~(np.abs(values) <= LIMIT)                                     # NaN counts as bad
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        what = "is empty or not a number" if np.isnan(values[i, j]) else f"is outside ±{LIMIT:g}"
-        return None, (f"{name}: cell ({rows[i]}, d{j}) = {edited.iat[i, j]} {what}. "
-                      f"Every cell must be a finite number with |x| ≤ {LIMIT:g}.")
-    return torch.tensor(values, dtype=torch.float64), None
+    return check_table(name, edited, rows, T, d)
 
 
 def sizes() -> tuple[int, int, int, bool]:
@@ -56,7 +57,7 @@ def sizes() -> tuple[int, int, int, bool]:
     return T, d, seed, causal
 
 
-def by_hand(T: int, d: int, seed: int, causal: bool, presenter: bool) -> None:
+def by_hand(T: int, d: int, seed: int, causal: bool, presenter: bool, dark: bool) -> None:
     """Editable Q, K, V tables and every stage: scores, masked scores, weights, output."""
     mask = causal_mask(T) if causal else None                            # (T, T) bool
     tok = [f"t{i}" for i in range(T)]
@@ -73,18 +74,18 @@ def by_hand(T: int, d: int, seed: int, causal: bool, presenter: bool) -> None:
     q, k, v = tables                                                     # (T, d) each
     stages = attention_stages(q, k, mask)                                # each (T, T)
     y, weights = scaled_dot_product_attention(q, k, v, mask)             # (T, d), (T, T)
-    shown = [("E = QKᵀ/√d", stages["scaled"], tok)]
+    shown = [("E = QKᵀ/√d", stages["scaled"], tok, tok)]
     if causal:
-        shown.append(("E with the causal mask (−∞ above the diagonal)", stages["masked"], tok))
-    shown += [("A = softmax(E)", weights, tok), ("Y = AV", y, [f"d{j}" for j in range(d)])]
-    for col, (title, M, col_labels) in zip(st.columns(len(shown)), shown):
-        with col:
-            chart(matrix_figure(M, tok, col_labels, title, presenter=presenter))
+        shown.append(("E with the causal mask (−∞ above the diagonal)", stages["masked"],
+                      tok, tok))
+    shown += [("A = softmax(E)", weights, tok, tok),
+              ("Y = AV", y, tok, [f"d{j}" for j in range(d)])]
+    matrix_rows(shown, presenter, dark, key="math_stage")
     st.caption(f"Q, K: {T}×{d} → scores {T}×{T} (every query against every key) → "
                f"weights {T}×{T}, each row summing to 1 → output {T}×{d}.")
 
 
-def multi_head(T: int, seed: int, causal: bool, presenter: bool) -> None:
+def multi_head(T: int, seed: int, causal: bool, presenter: bool, dark: bool) -> None:
     """Split X into h heads, attend per head, concatenate, project."""
     mask = causal_mask(T) if causal else None                            # (T, T) bool
     tok = [f"t{i}" for i in range(T)]
@@ -102,47 +103,9 @@ def multi_head(T: int, seed: int, causal: bool, presenter: bool) -> None:
         out, w = mha(x, mask=mask, need_weights=True, record=seen)       # (1,T,D), (1,h,T,T)
     st.markdown(f"X ({T}×{d_model}) is projected to Q, K, V and split into **{h}** heads of "
                 f"d = {d_model // h}; each head attends on its own.")
-    head_cols = st.columns(min(h, 4))
-    for i in range(h):
-        with head_cols[i % len(head_cols)]:
-            chart(matrix_figure(w[0, i], tok, tok, f"head {i}: A", presenter=presenter))
+    matrix_rows([(f"head {i}: A", w[0, i], tok, tok) for i in range(h)], presenter, dark,
+                key="mh_head")
     dims = [f"h{j // (d_model // h)}·{j % (d_model // h)}" for j in range(d_model)]
-    left, right = st.columns(2)
-    with left:
-        chart(matrix_figure(seen["concat"][0], tok, dims, "concat(head outputs)",
-                            presenter=presenter))
-    with right:
-        chart(matrix_figure(out[0], tok, [f"d{j}" for j in range(d_model)],
-                            "output = concat · W_Oᵀ + b", presenter=presenter))
-
-
-def cost(presenter: bool) -> None:
-    """Time one attention layer for growing N on this machine, on request; plot time and memory."""
-    device = models.device()
-    a, b, c = st.columns(3)
-    max_len = int(a.selectbox("Longest sequence", MAX_LENGTHS, index=1, key="cost_max"))
-    with b, advanced("Time budget"):                     # folded away when presenting
-        budget = float(st.slider("Time budget (s)", 1, 30, 10, key="cost_budget"))
-    lengths = [n for n in (16, 32, 64, 128, 256, 512, 1024, 2048, 4096) if n <= max_len]
-    if c.button(f"Measure on {device.type.upper()}", key="cost_run", type="primary"):
-        try:
-            with st.spinner("Timing attention…"):
-                rows = attention_cost(lengths, d_model=64, n_heads=4, device=device, repeats=3,
-                                      max_seconds=budget)
-            st.session_state[COST_KEY] = rows
-        except (ValueError, RuntimeError) as e:
-            st.error(f"The measurement failed: {e}")
-    rows = st.session_state.get(COST_KEY)
-    if not rows:
-        st.info("Press the button to time attention for N = "
-                f"{', '.join(map(str, lengths))} on this machine.")
-        return
-    memory = [r["peak_bytes"] if r["peak_bytes"] is not None else r["weights_bytes"]
-              for r in rows]
-    chart(cost_figure([r["n"] for r in rows], [r["seconds"] for r in rows],
-                      [m / 1e6 for m in memory], presenter=presenter))
-    what = "peak GPU memory" if rows[0]["peak_bytes"] is not None else "the weights tensor"
-    st.caption(f"One 4-head attention layer, d_model 64, on {rows[0]['device']}; memory is "
-               f"{what}. Dashed: the best-fitting c·N².")
-    if rows[-1]["stopped"]:
-        st.info(f"Stopped early: {rows[-1]['reason']}.")
+    matrix_rows([("concat(head outputs)", seen["concat"][0], tok, dims),
+                 ("output = concat · W_Oᵀ + b", out[0], tok, [f"d{j}" for j in range(d_model)])],
+                presenter, dark, key="mh_out")
