@@ -5,17 +5,14 @@ caption): the home page draws without them (issue 14, cold start).
 """
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
 from . import theme
 from .state import CHOSEN_MODEL, MODEL, PRESENTER
+from .text import plain
 
 KIND_NAMES = {"encoder": "encoder", "decoder": "causal decoder", "seq2seq": "encoder-decoder",
               "vit": "vision transformer"}
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def presenter() -> bool:
@@ -42,15 +39,6 @@ def device_caption() -> None:
 
     from .models import device
     st.caption(f"Device: **{describe_device(device())}**")
-
-
-def plain(text, most: int = 160) -> str:
-    """A file or folder name (or a message quoting one) shown as plain text in markdown: no
-    control characters, markdown characters escaped, at most `most` characters."""
-    text = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(text))
-    if len(text) > most:
-        text = text[:most - 1] + "…"
-    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def unusable_notes(files: list[dict], folders: list[dict]) -> None:
