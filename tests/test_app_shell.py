@@ -48,11 +48,14 @@ def test_home_renders_the_lecture_path_and_every_page_link():
             assert any(label.startswith(entry(file)[1] + ":") for label in links), file
 
 
-def test_the_sidebar_has_the_presenter_toggle_and_the_device():
+def test_the_sidebar_has_the_presenter_toggle_and_the_theme():
+    """The home page's sidebar: presenter mode and the theme; no device line (that needs torch,
+    which the home page does not import: tests/test_cold_start.py)."""
     at = app().run()
     ok(at)
     assert at.sidebar.toggle(key="presenter").value is False
-    assert any(c.value.startswith("Device:") for c in at.sidebar.caption)
+    assert at.sidebar.button_group(key="theme").value is None     # follows the browser
+    assert not any(c.value.startswith("Device:") for c in at.sidebar.caption)
     assert not presenter_css_shown(at)
 
 
@@ -66,7 +69,8 @@ def test_every_page_renders_in_both_modes(presenter):
         assert at.title, f"{file}: no title"
         # the shared sidebar (app.py's) is on every page
         assert at.sidebar.toggle(key="presenter").value is presenter, file
-        assert any(c.value.startswith("Device:") for c in at.sidebar.caption), file
+        if file != "home.py":
+            assert any(c.value.startswith("Device:") for c in at.sidebar.caption), file
         assert presenter_css_shown(at) is presenter, file
         assert not at.get("download_button") or not presenter, f"{file}: downloads shown"
 

@@ -131,12 +131,18 @@ def _websocket_handshake(url: str, origin: str) -> bytes:
         return s.recv(64)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Streamlit 1.67 checks a cross-origin websocket's Origin against this machine's internal "
-    "and external IP, found by a UDP connect to 8.8.8.8 and a request to checkip.amazonaws.com "
-    "(server_util.is_url_from_allowed_origins); no config option turns that off. The fix "
-    "belongs where the server starts (see docs/security-and-limits.md); then drop this mark."))
 def test_a_cross_origin_websocket_makes_no_outbound_lookup(server):
+    """Streamlit 1.67 checks a cross-origin websocket's Origin against this machine's internal
+    and external IP (a UDP connect to 8.8.8.8, a request to checkip.amazonaws.com); app.py's
+    start-up import (ui.server.start) replaces both lookups. No browser session has run the app
+    yet here (the fixture made plain HTTP requests only): the fix is in place from the start."""
     before = len(server.events())
-    assert _websocket_handshake(server.url, "http://evil.example").startswith(b"HTTP/1.1 403")
+    for origin in ("http://evil.example", "http://203.0.113.7:8501", "null"):
+        assert _websocket_handshake(server.url, origin).startswith(b"HTTP/1.1 403"), origin
     assert outbound(server.events()[before:]) == []
+    assert "Did not auto detect external IP" not in server.log()
+
+
+def test_a_same_origin_websocket_is_still_accepted(server):
+    host = server.url.split("//", 1)[1]
+    assert _websocket_handshake(server.url, f"http://{host}").startswith(b"HTTP/1.1 101")

@@ -7,14 +7,20 @@ file version); the list of folders a user opened is per user (st.session_state).
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import streamlit as st
 
 from .state import USER_FOLDERS
+from .text import has_control, plain
 
 KIND = {"bert": "encoder", "roberta": "encoder", "gpt2": "decoder", "vit": "vit"}
 LIST_TTL_S = 30                     # the cache folder is listed again after this long
+MAX_PATH = 1000                     # characters in the folder box (and its max_chars)
+_KINDS = ((stat.S_ISREG, "a file"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISSOCK, "a socket"))
 
 
 @st.cache_data(ttl=LIST_TTL_S, show_spinner=False)
@@ -84,21 +90,61 @@ def load(row: dict, device_name: str):
         raise ValueError(f"{row['name']} cannot be read: {e.strerror or e}") from None
 
 
+def _shown(path: str, most: int = 80) -> str:
+    """A path as the messages quote it: at most `most` characters (the middle cut out)."""
+    return f"“{path if len(path) <= most else path[:most // 2] + '…' + path[-(most // 2):]}”"
+
+
+def check_folder_text(text) -> Path:
+    """What the user typed in the folder box -> an absolute path to an existing folder (not yet
+    checked as a Hugging Face folder), or ValueError with a message saying what to type instead.
+    Nothing is opened: special files (a FIFO, /dev/zero) are named from stat() alone."""
+    text = str(text or "").strip()
+    if not text:
+        return _refuse("Type the full path of a model folder, e.g. /home/me/models/bert-base.")
+    if has_control(text):
+        return _refuse("The path contains control characters (a pasted line break or tab?); "
+                       "type it again on one line.")
+    if len(text) > MAX_PATH:
+        return _refuse(f"The path is {len(text):,} characters long; at most {MAX_PATH:,} are "
+                       "accepted.")
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        return _refuse(f"{_shown(text)} is a relative path; give the full path, starting "
+                       "with / (or ~ for your home folder).")
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return _refuse(f"There is no folder at {_shown(str(path))}.")
+    except OSError as e:
+        return _refuse(f"{_shown(str(path))} cannot be read ({e.strerror or type(e).__name__}).")
+    if not stat.S_ISDIR(mode):
+        what = next((name for test, name in _KINDS if test(mode)), "not a folder")
+        return _refuse(f"{_shown(str(path))} is {what}; choose the folder that holds "
+                       "config.json and the model's .safetensors weights.")
+    return path
+
+
+def _refuse(message: str):
+    raise ValueError(message)
+
+
 def open_folder_box() -> None:
-    """A text box for a local Hugging Face folder; a valid one joins this user's picker list."""
+    """A text box for a local Hugging Face folder; a valid one joins this user's picker list,
+    anything else is refused with a message (nothing is downloaded, nothing pickled is read)."""
     with st.expander("Open a local Hugging Face model", icon=":material/folder_open:"):
-        path = st.text_input("Folder", key="pretrained_folder", max_chars=1000,
+        path = st.text_input("Folder", key="pretrained_folder", max_chars=MAX_PATH,
                              placeholder="/path/to/model (config.json + model.safetensors)",
                              help="A folder in Hugging Face layout: config.json, safetensors "
                                   "weights and tokenizer files. Nothing is downloaded.")
-        if st.button("Open", key="pretrained_open", disabled=not path.strip()):
+        if st.button("Open", key="pretrained_open"):
             from core.pretrained import validate_folder
             try:
-                folder = str(validate_folder(path.strip()))
+                folder = str(validate_folder(check_folder_text(path)))
             except ValueError as e:
-                st.error(str(e))
+                st.error(plain(e, 600))
                 return
             folders = list(st.session_state.get(USER_FOLDERS, ()))
             if folder not in folders:
                 st.session_state[USER_FOLDERS] = folders + [folder]
-            st.success(f"Added {Path(folder).name} to the model list.")
+            st.success(f"Added {plain(_shown(Path(folder).name))} to the model list.")

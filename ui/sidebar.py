@@ -1,13 +1,15 @@
-"""The sidebar every page shares: the model picker, device, presenter mode."""
+"""The sidebar every page shares: presenter mode, the theme, the device, the model picker.
+
+Nothing here imports torch or a model until a page asks for one (model_picker, the device
+caption): the home page draws without them (issue 14, cold start).
+"""
 from __future__ import annotations
 
 import streamlit as st
 
-from core.device import describe_device
-from core.tasks import TASKS
-
-from . import models, pretrained, theme
+from . import theme
 from .state import CHOSEN_MODEL, MODEL, PRESENTER
+from .text import plain
 
 KIND_NAMES = {"encoder": "encoder", "decoder": "causal decoder", "seq2seq": "encoder-decoder",
               "vit": "vision transformer"}
@@ -18,14 +20,40 @@ def presenter() -> bool:
     return theme.presenting()
 
 
-def render_common() -> None:
-    """Device and presenter toggle, shown on every page (called by app.py)."""
+def render_common(show_device: bool = True) -> None:
+    """Presenter toggle, theme and (unless show_device is False: the home page) the device,
+    shown on every page (called by app.py)."""
     with st.sidebar:
         st.toggle("Presenter mode", key=PRESENTER, bind="query-params",
                   help="Larger fonts, high-contrast colours and fewer controls for a "
                        "projector (kept in the link: ?presenter=true)")
-        st.caption(f"Device: **{describe_device(models.device())}**")
+        theme.theme_control()
+        if show_device:
+            device_caption()
     theme.apply()
+
+
+def device_caption() -> None:
+    """'Device: CPU (2 threads)' (imports torch: pages that run models only)."""
+    from core.device import describe_device
+
+    from .models import device
+    st.caption(f"Device: **{describe_device(device())}**")
+
+
+def unusable_notes(files: list[dict], folders: list[dict]) -> None:
+    """The entries of the checkpoint folder, and the Hugging Face folders, that cannot be used,
+    each with the reason, folded in one expander (nothing when there are none)."""
+    n = len(files) + len(folders)
+    if not n:
+        return
+    with st.expander(f"{n} model{'s' if n > 1 else ''} cannot be used",
+                     icon=":material/report:"):
+        for r in files:
+            st.caption(f"**{plain(r['name'], 60)}** (checkpoints): {plain(r['reason'])}")
+        for r in folders:
+            st.caption(f"**{plain(r['name'], 60)}** (Hugging Face folder): "
+                       f"{plain(r['problem'] or 'not a supported model')}")
 
 
 def model_picker(kinds=None, key: str = MODEL):
@@ -36,7 +64,11 @@ def model_picker(kinds=None, key: str = MODEL):
     It is also kept in the URL (?model=<name>, for links and refreshes); a name that is not
     offered here is ignored and the remembered choice or the first model is shown.
     """
-    rows = models.checkpoints(kinds)
+    from core.safe_run import guard
+    from core.tasks import TASKS
+
+    from . import models, pretrained
+    rows, unreadable = models.listing(kinds)
     names = [r["name"] for r in rows]
     for r in pretrained.rows(kinds):                 # real models after the shipped ones
         if r["name"] in names:
@@ -47,6 +79,7 @@ def model_picker(kinds=None, key: str = MODEL):
         wanted = ", ".join(KIND_NAMES[k] for k in (kinds or KIND_NAMES))
         with st.sidebar:
             pretrained.open_folder_box()
+            unusable_notes(unreadable, pretrained.unusable())
         st.warning(f"No {wanted} model is available. Train one on the Train page, or open a "
                    "local Hugging Face folder in the sidebar.")
         return None
@@ -67,19 +100,23 @@ def model_picker(kinds=None, key: str = MODEL):
         if remembered is None or remembered in names:   # else keep it for the other pages
             st.session_state[CHOSEN_MODEL] = name
         try:
-            if row.get("pretrained"):
-                pt, task = pretrained.load(row, str(models.device()))
-                model, info = pt.model, pt.info
-                row = {**row, "config": model.cfg}
-            else:
-                model, info = models.load(row)
-                task = TASKS[row["task"]]
+            with guard(f"Loading {name}"):
+                if row.get("pretrained"):
+                    pt, task = pretrained.load(row, str(models.device()))
+                    model, info = pt.model, pt.info
+                    row = {**row, "config": model.cfg}
+                else:
+                    model, info = models.load(row)
+                    task = TASKS[row["task"]]
         except ValueError as e:
-            st.error(f"Could not load {name}: {e}")
-            return None
-        _describe(row, model, info)
+            st.error(f"Could not load {plain(name, 80)}: {plain(e, 400)}")
+            picked = None
+        else:
+            _describe(row, model, info)
+            picked = row, model, task
         pretrained.open_folder_box()
-    return row, model, task
+        unusable_notes(unreadable, pretrained.unusable())
+    return picked
 
 
 def _remember(key: str) -> None:
@@ -93,13 +130,15 @@ def _describe(row, model, info) -> None:
         st.caption(f"Pretrained **{info['architecture']}** · "
                    f"{KIND_NAMES.get(row['kind'], row['kind'])} · {model.num_parameters():,} "
                    f"parameters · {cfg.n_layers} layers × {cfg.n_heads} heads · d_model "
-                   f"{cfg.d_model} · up to {info['max_length']} tokens  \nFrom {row['origin']}")
+                   f"{cfg.d_model} · up to {info['max_length']} tokens  \n"
+                   f"From {plain(row['origin'])}")
         return
     metrics = info.get("metrics") or {}
-    shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
-                      for k, v in list(metrics.items())[:3])
+    shown = ", ".join(f"{plain(k, 30)} {v:.3f}" if isinstance(v, float)
+                      else f"{plain(k, 30)} {plain(v, 30)}" for k, v in list(metrics.items())[:3])
     mine = "" if row.get("shipped") else "your model · "
-    st.caption(f"{mine}Task **{row['task']}** · {KIND_NAMES.get(row['kind'], row['kind'])} · "
+    kind = KIND_NAMES.get(row["kind"], row["kind"])
+    st.caption(f"{mine}Task **{plain(row['task'])}** · {kind} · "
                f"{model.num_parameters():,} parameters · {cfg.n_layers} layers × "
                f"{cfg.n_heads} heads · d_model {cfg.d_model} · PE {cfg.pos}"
                + (f"  \nMetrics: {shown}" if shown else ""))

@@ -10,6 +10,8 @@ from __future__ import annotations
 # -- the shared sidebar (ui.sidebar) ----------------------------------------------------------
 PRESENTER = "presenter"        # URL. Owner: ui.sidebar.render_common (the toggle).
 #                                Read: ui.theme.presenting (every page, through presenter()).
+THEME = "theme"                # URL (?theme=dark). Owner: ui.theme.theme_control (the sidebar's
+#                                Theme control). Read: ui.theme.dark (every page's figures).
 MODEL = "model"                # URL. Owner: ui.sidebar.model_picker (its selectbox).
 CHOSEN_MODEL = "chosen_model"  # The user's model choice, kept for the pages that cannot offer it.
 #                                Owner: ui.sidebar.model_picker. Also written by

@@ -1,14 +1,52 @@
-"""Presenter (lecture) mode: larger type for a projector, and fewer controls on screen.
+"""Presenter (lecture) mode and the light / dark theme, for every page.
 
-`apply()` injects the presenter CSS (called once per run from the shared sidebar);
-`advanced()` gives pages a place for secondary widgets that folds away while presenting.
-No external asset: the CSS only resizes Streamlit's own elements and fonts.
+Presenter mode: `apply()` injects the presenter CSS (called once per run from the shared
+sidebar); `advanced()` gives pages a place for secondary widgets that folds away while
+presenting. No external asset: the CSS only resizes Streamlit's own elements and fonts.
+
+Theme: Streamlit's own theme switch (the ⋮ menu) is remembered per browser only, so a link or
+another browser would lose it. The sidebar's Theme control (`theme_control()`) is kept in the
+URL (?theme=dark) and sets Streamlit's real theme for this browser tab: when the tab shows the
+other one, a small script picks the chosen entry of the ⋮ menu's theme switch (which Streamlit
+also remembers in the browser, so a reload opens in it at once). A change made in the ⋮ menu
+becomes the control's value on the next run. `dark()` is what every page passes to the figure
+builders (`dark=dark()`): the session's choice, else the theme the browser reports.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from .state import PRESENTER
+from .state import PRESENTER, THEME
+
+MODES = ("light", "dark")
+SEEN = "theme_seen"          # the browser's theme at this session's last run (ui.theme only)
+SWITCHES = "theme_switches"  # how many switch scripts this session was sent (ui.theme only)
+# Picks entry `want` ("Light" or "Dark") of the ⋮ menu's theme switch, then closes the menu.
+# The run number makes each injected script a new element, so it runs again when needed.
+SWITCH_JS = """<script>/* run %(run)d */
+(() => {
+  const q = s => document.querySelector(s);
+  const item = () => q('[data-testid="stMainMenuItem-theme-%(want)s"]');
+  let tries = 0;
+  const pick = () => {
+    const it = item();
+    if (it) {
+      it.click();
+      const menu = q('[data-testid="stMainMenu"] button');
+      if (item() && menu) menu.click();                 // close the menu again
+      return;
+    }
+    if (tries++ < 100) setTimeout(pick, 20);
+  };
+  const open = () => {
+    const menu = q('[data-testid="stMainMenu"] button');
+    if (!menu) { if (tries++ < 100) setTimeout(open, 50); return; }
+    if (!item()) menu.click();
+    pick();
+  };
+  open();
+})();
+</script>"""
 
 # Streamlit sizes its type in rem, so a larger root font scales text, widgets and spacing
 # together; headings, widget labels and captions get an extra step for the back rows.
@@ -52,3 +90,46 @@ def advanced(label: str = "More settings", icon: str = ":material/tune:"):
     if presenting():
         return st.expander(label, expanded=False, icon=icon)
     return st.container()
+
+
+def chosen() -> str | None:
+    """This session's theme choice ("light" or "dark"), or None when it follows the browser."""
+    value = st.session_state.get(THEME)
+    return value if value in MODES else None
+
+
+def browser_theme() -> str | None:
+    """The theme the browser tab reported with this run ("light" / "dark"), or None."""
+    try:
+        value = st.context.theme.type
+    except Exception:               # noqa: BLE001 - outside a session (bare mode, tests)
+        return None
+    return value if value in MODES else None
+
+
+def dark() -> bool:
+    """Whether figures are drawn for the dark theme: the sidebar's Theme choice (kept in the URL
+    as ?theme=dark), else the browser's theme. Every page passes it: `fig(..., dark=dark())`."""
+    return (chosen() or browser_theme()) == "dark"
+
+
+def theme_control() -> None:
+    """The sidebar's Theme control (URL ?theme=light|dark), and the switch of the browser tab's
+    theme to it when the tab shows the other one. Call it inside the sidebar, once a run."""
+    ss, browser = st.session_state, browser_theme()
+    if ss.get(THEME) is not None and ss.get(THEME) not in MODES:
+        ss[THEME] = None                              # junk from the URL: follow the browser
+    if browser and ss.get(SEEN) not in (None, browser) and chosen() != browser:
+        ss[THEME] = browser                           # changed in the ⋮ menu: that is the choice
+    ss[SEEN] = browser
+    st.segmented_control(
+        "Theme", MODES, key=THEME, bind="query-params",
+        format_func=lambda m: {"light": ":material/light_mode: Light",
+                               "dark": ":material/dark_mode: Dark"}[m],
+        help="Kept in the link (?theme=dark), so a reload or a shared link opens in it. "
+             "With neither chosen the app follows the browser's setting.")
+    want = chosen()
+    if want and browser and want != browser:
+        ss[SWITCHES] = ss.get(SWITCHES, 0) + 1
+        st.html(SWITCH_JS % {"want": want.title(), "run": ss[SWITCHES]},
+                unsafe_allow_javascript=True)

@@ -150,6 +150,12 @@ class Task:
     config: dict = {}                # default architecture (fields of the kind's config)
     train_defaults = dict(steps=1000, lr=3e-3, batch_size=128, warmup=100)
     zoo: dict = {}                   # the shipped checkpoint's recipe: fields of ZooRecipe
+    typical_steps: int | None = None  # steps a live run with train_defaults and the default
+    #                                   config usually takes to the target (the Train page's
+    #                                   time estimate); None: unknown
+    needs_positions = False          # True: the answer depends on where each input token is and
+    #                                   the input is read by unmasked attention, so a model with
+    #                                   no positional encoding cannot learn it (see cannot_learn)
     examples: tuple = ()             # example inputs (strings) for the app's buttons
     max_input_len = 64               # longest user input accepted (characters or tokens)
     input_label = ""                 # the input box's label ("" : "Input for <title>")
@@ -234,6 +240,19 @@ class Task:
         model.attention_names()."""
         _, labels = self.probe(model.device)
         return {name: labels[name] for name in model.attention_names()}
+
+    def cannot_learn(self, cfg) -> str | None:
+        """Why a model of `cfg` cannot learn this task, in words for the Train page, or None.
+        Without a positional encoding, attention is permutation-equivariant: where order
+        matters (needs_positions), no number of steps helps."""
+        if not (self.needs_positions and getattr(cfg, "pos", None) == "none"):
+            return None
+        return ("Without a positional encoding this model cannot learn the task, however long "
+                "it trains. Attention by itself is permutation-equivariant: shuffle the input "
+                "and every position's output is shuffled the same way. To the model the input "
+                "is a set of tokens, and a set has no order: positions holding the same token "
+                "get the same answer, and no position can tell which place it fills. Choose a "
+                "positional encoding (learned, sinusoidal or RoPE) to make order visible.")
 
     def meets_bar(self, metrics: dict, bar: dict | None = None) -> bool:
         bar = self.bar if bar is None else bar
