@@ -185,8 +185,9 @@ def pick_hard(where, n_heads: int, head: int):
     """How hard attention picks and which heads are shown -> (mode, seed, heads)."""
     c1, c2, c3 = where.columns([2, 1, 2])
     mode = c1.segmented_control("Hard attention takes", list(HARD_MODES), key=HARD,
-                                format_func=HARD_MODES.get, required=True,
-                                bind="query-params") or "argmax"
+                                required=True, bind="query-params",
+                                help="argmax: " + HARD_MODES["argmax"] + "; sample: "
+                                     + HARD_MODES["sample"]) or "argmax"
     url_index(SEED, MAX_SEED + 1)
     seed = int(c2.number_input("Seed", 0, MAX_SEED, step=1, key=SEED,
                                disabled=mode != "sample",
@@ -195,6 +196,6 @@ def pick_hard(where, n_heads: int, head: int):
     heads = list(range(n_heads))
     if n_heads <= 4:
         return mode, seed, heads
-    st.session_state.setdefault(HEADS, sorted({head, *heads[:3]})[:4])
+    st.session_state.setdefault(HEADS, sorted([head] + [h for h in heads if h != head][:3]))
     picked = c3.multiselect("Heads", heads, key=HEADS, bind="query-params", max_selections=6)
     return mode, seed, sorted(picked) or [head]
