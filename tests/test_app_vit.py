@@ -6,23 +6,22 @@ digit PNG's predicted class holds for any weights.
 """
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 import ui.models
 from core import analysis
 from core.checkpoints import load_checkpoint, save_checkpoint
 from core.tasks import TASKS
-from ui.vit import controls as vv
+from ui.vit import inputs as vv
 from viz.images import with_patch_targets
+from viz.pe_grid import mosaic
 
-from app_helpers import APP, decode, figure, figures, title
+from app_helpers import decode, figure, figures, title
+from vit_page_helpers import heat, open_page, png, prediction_text, show, upsampled
 
 SHIPPED = [r for r in ui.models.checkpoints(("vit",)) if r["shipped"]]
 
@@ -55,40 +54,11 @@ def digits(fallback_dir, monkeypatch):
     return "digits", str(Path(ui.models.CHECKPOINT_DIR) / "digits.safetensors")
 
 
-def open_page(name: str) -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.session_state["model"] = name
-    at.run()
-    at.switch_page("pages/vit.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
 # ----------------------------------------------------------------------------- helpers
-def heat(fig) -> np.ndarray:
-    [trace] = [t for t in fig["data"] if t.get("name") == "attention"]
-    return decode(trace["z"])
-
-
-def upsampled(row: torch.Tensor, g: int, p: int) -> np.ndarray:
-    """Attention over patches (N,) -> the pixel map (g·p, g·p) the overlay draws."""
-    return np.kron(row.double().numpy().reshape(g, g), np.ones((p, p)))
-
-
 def reference(path: str, example):
     """The page's numbers recomputed outside it: (inspection, model config)."""
     model, info = load_checkpoint(path, "cpu")
     return TASKS[info["task"]].inspect(model, example), model.cfg
-
-
-def prediction_text(at) -> str:
-    return next(m.value for m in at.markdown if m.value.startswith("**Prediction"))
-
-
-def png(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def digit_png(i: int, scale: int = 8) -> tuple[bytes, int]:
@@ -105,24 +75,32 @@ def test_opens_on_every_vit_checkpoint(checkpoint):
     assert at.sidebar.selectbox(key="model").value == name
     assert not at.error
     titles = [title(f) for f in figures(at)]
-    for part in ("what the model sees", "prediction:", "layer 0 · head 0 · query CLS",
-                 "rollout from CLS"):
+    for part in ("what the model sees", "prediction:", "layer 0 · head 0 · query CLS"):
         assert any(t.startswith(part) for t in titles), (part, titles)
     ins, cfg = reference(path, "sample 0")
     g, p = cfg.grid_size, cfg.patch_size
-    # the position tab: the ViT paper's figure has one panel per patch (g·g)
-    learned = [f for f in figures(at) if title(f).startswith("learned")]
-    sincos = figure(at, "2-D sin-cos")
-    for fig in learned + [sincos]:
-        panels = [t for t in fig["data"] if t["type"] == "heatmap"]
-        assert len(panels) == g * g
-        assert decode(panels[0]["z"]).shape == (g, g)
-    assert len(learned) == (cfg.pos == "learned")
     # one head: the CLS row of layer 0 head 0, CLS column dropped
     row = ins.attention["encoder.blocks.0.self_attn"][0, 0]              # (1 + N,)
     np.testing.assert_allclose(heat(figure(at, "layer 0 · head 0")), upsampled(row[1:], g, p),
                                atol=1e-6)
     assert f"`{ins.classes[ins.prediction]}`" in prediction_text(at)
+    # only the open tab runs: no rollout or position figure yet
+    assert not [t for t in titles if t.startswith(("rollout", "learned"))]
+    show(at, "Rollout")
+    assert any(title(f).startswith("rollout from CLS") for f in figures(at))
+    # the position tab: the ViT paper's figure, one g×g block per patch of a g²×g² mosaic
+    show(at, "Positions")
+    learned = [f for f in figures(at) if title(f).startswith("learned")]
+    sincos = figure(at, "2-D sin-cos")
+    assert len(learned) == (cfg.pos == "learned")
+    for fig in learned + [sincos]:
+        [panels] = [t for t in fig["data"] if t["type"] == "heatmap"]
+        assert decode(panels["z"]).shape == (g * g, g * g)
+    if learned:
+        from core.similarity import position_similarity
+        model, _ = load_checkpoint(path, "cpu")
+        np.testing.assert_allclose(decode(learned[0]["data"][0]["z"]),
+                                   mosaic(position_similarity(model).numpy(), g), atol=1e-6)
 
 
 def test_changing_the_test_image_changes_prediction_and_overlay(digits):
@@ -168,6 +146,8 @@ def test_query_patch_layer_and_head_select_the_overlay(digits):
     [targets] = [t for t in fig["data"] if t.get("name") == "patches"]
     assert list(decode(targets["customdata"])) == list(range(g * g))
     # all heads: one panel per (layer, head) for that query
+    show(at, "All heads")
+    assert at.selectbox(key="query").value == "patch 5"
     grid = [f for f in figures(at) if any(t.get("name") == "attention" for t in f["data"])
             and not title(f)]
     assert len(grid) == 1
@@ -178,7 +158,7 @@ def test_query_patch_layer_and_head_select_the_overlay(digits):
 
 def test_rollout_matches_core_for_every_fusion(digits):
     name, path = digits
-    at = open_page(name)
+    at = open_page(name, view="Rollout")
     ins, cfg = reference(path, "sample 0")
     _, stacked = analysis.stack_layers(ins.attention, "self_attn")       # (L, H, T, T)
     for fusion, discard in (("mean", 0.0), ("max", 0.9), ("min", 0.5)):
@@ -200,8 +180,8 @@ def test_uploaded_digit_png(digits):
     at.file_uploader(key="vit_upload").upload("digit.png", data, "image/png").run()
     assert not at.exception and not at.error
     assert "upload `digit.png`" in prediction_text(at)
-    grey, message = vv.read_upload(data)
-    assert message is None and grey.shape == (64, 64)
+    grey, message = vv.read_upload(TASKS["digits"], data)
+    assert message is None and grey.shape == (8, 8)                     # the model's input
     ins, _ = reference(path, grey)
     assert f"`{ins.classes[ins.prediction]}`" in prediction_text(at)
     # a bad file in the same widget: a message, no traceback, no stale result
@@ -222,7 +202,7 @@ def test_trained_model_reads_uploaded_digits(digits):
     right = 0
     for i in range(12):
         data, label = digit_png(i)
-        grey, message = vv.read_upload(data)
+        grey, message = vv.read_upload(task, data)
         assert message is None
         right += task.inspect(model, grey).prediction == label
     assert right >= 10, f"{right}/12 uploaded digits read right"   # 12/12 when written
@@ -240,7 +220,7 @@ def test_bad_uploads_get_clear_messages():
         png(np.full((32, 32), 200, dtype=np.uint8)): "one flat colour",
     }
     for data, expected in cases.items():
-        grey, message = vv.read_upload(data)
+        grey, message = vv.read_upload(TASKS["digits"], data)
         assert grey is None
         assert message.startswith("Cannot use this file") and expected in message, message
 

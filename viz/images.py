@@ -13,7 +13,8 @@ from plotly.subplots import make_subplots
 
 from viz import sizing
 from viz.common import style, to_numpy
-from viz.theme import PRESENTER_SCALE, diverging_scale, sizes, title_margin
+from viz.pe_grid import position_similarity_grid  # noqa: F401 (re-export)
+from viz.theme import PRESENTER_SCALE
 
 GREY = [[0.0, "black"], [1.0, "white"]]
 HIGHLIGHT = "#d62728"
@@ -228,62 +229,6 @@ def class_probs(probs, class_names, presenter: bool = False, *, dark: bool = Fal
     fig.update_yaxes(range=[0, 1], title="probability")
     fig.update_layout(title=f"prediction: {names[best]} ({p[best]:.0%})")
     return style(fig, presenter, dark=dark, height=460 if presenter else 400)
-
-
-def position_similarity_grid(sim, grid_size: int, title: str | None = None,
-                             presenter: bool = False, *, dark: bool = False,
-                             width: int | None = None):
-    """The ViT paper's figure: panel (r, c), at row r and column c of the patch grid, is the
-    cosine similarity of patch (r, c)'s position embedding with every other patch's, shown as
-    a grid_size × grid_size map. Panels are square and fill width (default: half the mode's
-    content width, the page's column); grid rows are numbered on the left, columns below."""
-    s = to_numpy(sim).astype(np.float64)
-    g = int(grid_size)
-    if s.shape != (g * g, g * g):
-        raise ValueError(f"sim must be ({g * g}, {g * g}) for a {g}×{g} grid (without CLS), "
-                         f"got {s.shape}")
-    st = sizes(presenter)
-    W = sizing.content_width(presenter=presenter) // 2 if width is None else int(width)
-    label = sizing.text_px(str(g - 1), st.tick) + 8
-    left = int(label + sizing.line_px(st.axis_title) + 12)
-    right, gap = sizing.colorbar_px(presenter), 2 if g > 6 else 4
-    panel = max(6.0, (W - left - right - (g - 1) * gap) / g)
-    span = g * panel + (g - 1) * gap                                     # plot area, px
-    heading = sizing.wrap(title or "position embedding similarity", left + right + span - 20,
-                          st.title)
-    top = title_margin(heading.count("<br>") + 1, st.title)      # the title alone up there:
-    bottom = int(sizing.line_px(st.tick) + sizing.line_px(st.axis_title) + 8)  # it centres
-    fig = make_subplots(rows=g, cols=g, horizontal_spacing=gap / span,
-                        vertical_spacing=gap / span)
-    for k in range(g * g):
-        r, c = divmod(k, g)
-        fig.add_trace(go.Heatmap(z=s[k].reshape(g, g), coloraxis="coloraxis",   # (N,) -> (g, g)
-                                 hovertemplate=f"patch ({r}, {c}) vs (%{{y}}, %{{x}}): %{{z:.2f}}"
-                                               "<extra></extra>"), row=r + 1, col=c + 1)
-    fig.update_xaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, ticks="", showgrid=False, zeroline=False,
-                     autorange="reversed")
-    step = sizing.label_step(panel + gap, max(label, sizing.line_px(st.tick)))
-    for i in range(0, g, step):                      # grid row / column numbers outside
-        mid = (i * (panel + gap) + panel / 2) / span
-        fig.add_annotation(text=str(i), x=mid, y=0.0, xref="paper", yref="paper",
-                           xanchor="center", yanchor="top", showarrow=False,
-                           font=dict(size=st.tick))
-        fig.add_annotation(text=str(i), x=0.0, y=1 - mid, xref="paper", yref="paper",
-                           xanchor="right", yanchor="middle", xshift=-4, showarrow=False,
-                           font=dict(size=st.tick))
-    fig.add_annotation(text="patch column", x=0.5, y=0.0, yshift=-sizing.line_px(st.tick) - 2,
-                       xref="paper", yref="paper", yanchor="top", showarrow=False,
-                       font=dict(size=st.axis_title))
-    fig.add_annotation(text="patch row", x=0.0, xshift=-label - 6, y=0.5, xref="paper",
-                       yref="paper", xanchor="right", yanchor="middle", textangle=-90,
-                       showarrow=False,
-                       font=dict(size=st.axis_title))
-    fig.update_layout(coloraxis=dict(colorscale=diverging_scale(dark), cmin=-1.0, cmax=1.0,
-                                     colorbar=sizing.colorbar_spec(presenter, "cosine")),
-                      title=heading)
-    return style(fig, presenter, dark=dark, width=int(left + right + span + 2),
-                 height=int(top + span + bottom), margin=dict(l=left, r=right, t=top, b=bottom))
 
 
 __all__ = ["image_with_grid", "attention_overlay", "overlay_grid", "class_probs",

@@ -147,7 +147,11 @@ def resolve(source) -> Path:
     """A local folder for `source` (a path, or a model name in the local cache), checked."""
     if isinstance(source, (str, os.PathLike)) and str(source).strip():
         path = Path(source).expanduser()
-        if path.exists():
+        try:
+            found = path.exists()
+        except OSError:                  # a name too long for the system: not a folder
+            found = False
+        if found:
             return validate_folder(path)
         cached = find_in_cache(str(source))
         if cached is not None:
@@ -163,8 +167,11 @@ def validate_folder(path) -> Path:
     model_type, and safetensors weights. PretrainedError (a ValueError) says what is missing."""
     try:
         path = Path(path).expanduser().resolve()
-    except (OSError, RuntimeError, TypeError) as e:
-        raise PretrainedError(f"{path!r} is not a usable path ({e})") from None
+        path.exists()                    # a name too long for the system raises here
+    except (OSError, RuntimeError, TypeError, ValueError) as e:     # ValueError: a NUL byte
+        shown = str(path) if len(str(path)) <= 80 else str(path)[:77] + "..."
+        raise PretrainedError(f"{shown!r} is not a usable path "
+                              f"({getattr(e, 'strerror', None) or e})") from None
     if not path.exists():
         raise PretrainedError(f"{path} does not exist")
     if not path.is_dir():

@@ -16,6 +16,7 @@ import torch
 
 from ..decode import DecodeSetup
 from ..tasks.base import Inspection, Task, scores_and_masks, squeeze_batch
+from .vision_task import VisionModelTask
 
 MAX_CHARS = 20_000          # longer texts are refused before tokenizing
 TOP_K = 5                   # next-token / masked-token candidates shown as the prediction
@@ -128,7 +129,8 @@ class TextModelTask(Task):
 
 
 def task_for(pretrained) -> Task:
-    """The exploring task of a loaded pretrained model (text models; the ViT page has its own)."""
+    """The exploring task of a loaded pretrained model: TextModelTask for BERT-family and GPT-2,
+    core.pretrained.vision_task.VisionModelTask for a ViT."""
     if pretrained.info.get("modality", "text") == "text":
         return TextModelTask(pretrained)
-    raise ValueError(f"{pretrained.info['architecture']} reads images: open it on the ViT page")
+    return VisionModelTask(pretrained)

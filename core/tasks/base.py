@@ -44,10 +44,13 @@ class Forecast:
 
 @dataclass(frozen=True)
 class Picture:
-    """What a vision model saw: the model-ready grey image (S, S) ndarray and its patch grid."""
+    """What a vision model saw: the image as shown (grey (S, S) or colour (S, S, 3) ndarray in
+    [0, 1], at the model's resolution, before any normalisation) and its patch grid; `pixels`
+    is the model's own input (1, C, S, S) on the CPU (for gradient methods), where known."""
     image: object
     grid: int
     patch_size: int
+    pixels: object = None
 
 
 @dataclass
@@ -87,6 +90,7 @@ class FixedExamples:
     count: int
     text: str
     expected_of: Callable[[int], object]
+    names: tuple = ()                  # what example i is, for a picker (empty: numbers only)
 
     def __len__(self) -> int:
         return self.count

@@ -204,7 +204,7 @@ class VisionTask(Task):
             tokens=labels, expected=self.answer(example), probs=probs,
             classes=[str(c) for c in self.class_names],
             picture=Picture(image=x[0, 0].cpu().numpy(), grid=cfg.grid_size,
-                            patch_size=cfg.patch_size))
+                            patch_size=cfg.patch_size, pixels=x.cpu()))
 
     def probe(self, device) -> tuple:
         """The first fixed example, (images (1, 1, S, S),) and the labels of every module."""
