@@ -8,6 +8,9 @@ Serves tests/e2e/apps/head_switch_app.py (random causal weights, a "Head" select
   * click -> frame: from the click event's timestamp to the end of the first frame drawn after
     it that shows the clicked head (a requestAnimationFrame callback sees the new heatmap image,
     then a message posted from it runs once that frame's rendering work is done);
+  * CPU ms: main-thread CPU time of one switch (Chrome's ThreadTime over 10 switches made with
+    the buttons' own args, less the idle frames): what the click -> frame time comes to on a
+    quiet machine, where the wall-clock figures above grow with the load of a shared one;
   * sync: from the click until the server's rerun has set the head (the URL has ?head=h and the
     caption shows "server head h"), which happens in the background;
   * payload: the figure's JSON (what st.plotly_chart sends once per layer) and the largest
@@ -199,6 +202,40 @@ class Tab:
                     received=[n for d, _, n in traffic if d == "received"])
 
 
+def switch_cpu_ms(page, n: int = 10) -> float:
+    """Main-thread CPU time (Chrome's ThreadTime) of one head switch, averaged over n switches
+    made as the buttons make them (their args through Plotly.update), a frame apart. CPU time
+    hardly grows with the machine's load, where wall-clock time does."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+
+    def thread_time() -> float:
+        got = cdp.send("Performance.getMetrics")["metrics"]
+        return next(m["value"] for m in got if m["name"] == "ThreadTime")
+
+    idle = thread_time()
+    page.evaluate("""async (n) => {
+      const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      for (let i = 0; i < n; i++) await frame();
+    }""", n)
+    base = thread_time() - idle                  # n frames with no switch
+    start = thread_time()
+    page.evaluate("""async (n) => {
+      const gd = document.querySelector('.st-key-map .js-plotly-plot');
+      const buttons = gd.layout.updatemenus.flatMap((m) => m.buttons);
+      const frame = () => new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+      for (let i = 0; i < n; i++) {
+        const b = buttons[(i * 5 + 3) % buttons.length];
+        await frame();
+        window.Plotly.update(gd, b.args[0], b.args[1]);
+        await frame();
+      }
+    }""", n)
+    spent = thread_time() - start
+    cdp.detach()
+    return max(0.0, spent - 2 * base) / n * 1000
+
+
 def payload_bytes(tokens: int, heads: int) -> int:
     """Bytes of the figure's JSON as st.plotly_chart sends it (plotly.io.to_json)."""
     import plotly.io as pio
@@ -226,6 +263,7 @@ def run(browser, url: str, tokens: int, heads: int, clicks: int) -> list[dict]:
             out.append(tab.click(h))
         if blocked:
             raise AssertionError(f"requests left the machine: {blocked[:3]}")
+        out[0]["cpu_ms"] = switch_cpu_ms(tab.page)
         return out
     finally:
         context.close()
@@ -239,8 +277,9 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
     print(f"load average before: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
-    print(f"{'tokens':>6} {'payload MB':>10} {'click->frame ms':>16} {'sync s':>7} "
-          f"{'max msg KB':>10} {'replaced':>8} {'redrawn':>7} {'min opacity':>11}")
+    print(f"{'tokens':>6} {'payload MB':>10} {'click->frame ms':>16} {'CPU ms':>7} "
+          f"{'sync s':>7} {'max msg KB':>10} {'replaced':>8} {'redrawn':>7} "
+          f"{'min opacity':>11}")
     with serve() as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         for T in args.tokens:
@@ -249,6 +288,7 @@ def main(argv=None) -> None:
             sync = statistics.median(r["sync_s"] for r in rows)
             biggest = max(max(r["received"], default=0) for r in rows) / 1e3
             print(f"{T:>6} {payload_bytes(T, args.heads) / 1e6:>10.2f} {frame:>16.1f} "
+                  f"{rows[0]['cpu_ms']:>7.1f} "
                   f"{sync:>7.2f} {biggest:>10.1f} {sum(r['replaced'] for r in rows):>8} "
                   f"{sum(r['redrawn'] for r in rows):>7} "
                   f"{min(r['min_opacity'] for r in rows):>11.2f}")

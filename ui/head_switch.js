@@ -7,7 +7,9 @@
 //     picked elsewhere, e.g. in the "Head" selectbox), through the chart's own button;
 //   * reports a head picked in the browser (a button, or the arrow keys on the focused chart) as
 //     the trigger `pick` = {head, load, n}; the server stores it and echoes `seen` = {load, n},
-//     so a reply to an older pick never moves the map back while a newer one is on its way.
+//     so a reply to an older pick never moves the map back while a newer one is on its way;
+//   * marks the chart `data-head-sync` from a pick until the server has it: the rerun that
+//     stores the pick leaves the map as it is, so it is not faded as a stale element.
 // Plotly itself is the copy Streamlit loaded for the chart (window.Plotly).
 
 const LOAD = Math.random().toString(36).slice(2);   // this page load
@@ -74,19 +76,31 @@ export default function (component) {
   const { chart, head, heads, figure, seen } = data;
   const mine = sent[chart] || (sent[chart] = { n: 0 });
   const behind = mine.n > (seen && seen.load === LOAD ? seen.n : 0);   // a pick not yet seen
-  let gd = null, box = null, timer = null, stopped = false;
+  const selector = `.st-key-${CSS.escape(chart)}`;
+  const plot = () => document.querySelector(`${selector} .js-plotly-plot`);
+  let timer = null, stopped = false, bound = null, tries = 0;
 
   const report = () => {
     // After the frame that shows the new head: the rerun request never delays that frame.
     requestAnimationFrame(() => setTimeout(() => {
-      const h = gd ? shown(gd, heads) : -1;
+      const gd = plot(), h = gd && gd.data ? shown(gd, heads) : -1;
       if (h < 0 || stopped) return;
+      gd.closest(selector).dataset.headSync = "1";   // ui/head_switch.py's CSS: no stale fade
       mine.n += 1;
       setTriggerValue("pick", { head: h, load: LOAD, n: mine.n });
     }, 0));
   };
+  // Delegated to the document (bubbling, so after plotly's own handler on the button): a chart
+  // that Streamlit re-mounts (a tab shown again) needs no new listener.
+  const onClick = (e) => {
+    if (e.target instanceof Element && e.target.closest(`${selector} .updatemenu-button`)) {
+      report();
+    }
+  };
   const onKey = (e) => {
     if (e.key !== "ArrowLeft" && e.key !== "ArrowRight") return;
+    const gd = plot();
+    if (!gd || !(e.target instanceof Element) || !e.target.closest(selector)) return;
     const h = shown(gd, heads), next = h + (e.key === "ArrowRight" ? 1 : -1);
     if (h < 0 || next < 0 || next >= heads) return;
     e.preventDefault();
@@ -94,37 +108,43 @@ export default function (component) {
   };
 
   const attach = () => {
+    // Bind the chart once it is drawn (and again if Streamlit replaces its element): decode
+    // its levels, show the server's head, make it focusable for the arrow keys.
     if (stopped) return;
-    const root = document.querySelector(`.st-key-${CSS.escape(chart)}`);
-    const el = root && root.querySelector(".js-plotly-plot");
-    const ready = el && window.Plotly && el._fullLayout && el.data && el.data.length >= heads;
-    if (!ready || !el.layout.meta || el.layout.meta.figure !== figure) {
-      timer = setTimeout(attach, 30);           // the chart is not drawn (or not this one) yet
-      return;
+    const gd = plot();
+    const ready = gd && window.Plotly && gd._fullLayout && gd.data && gd.data.length >= heads
+      && gd.layout.meta && gd.layout.meta.figure === figure;
+    if (ready && gd !== bound) {
+      bound = gd;
+      const work = gd.data[0].meta.decoded ? Promise.resolve() : decode(gd, heads);
+      work.then(() => {
+        if (stopped) return;
+        if (!behind && shown(gd, heads) !== head) show(gd, head);
+        const root = gd.closest(selector);
+        root.tabIndex = 0;
+        root.dataset.headSwitch = "ready";
+      });
     }
-    gd = el;
-    box = root;
-    const work = gd.data[0].meta.decoded ? Promise.resolve() : decode(gd, heads);
-    work.then(() => {
-      if (stopped) return;
-      if (!behind && shown(gd, heads) !== head) show(gd, head);
-      gd.on("plotly_buttonclicked", report);
-      box.tabIndex = 0;                         // focusable: the arrow keys switch heads
-      box.addEventListener("keydown", onKey);
-      box.dataset.headSwitch = "ready";
-    });
+    tries += 1;
+    timer = setTimeout(attach, bound ? 500 : tries < 100 ? 30 : 250);   // cheap re-checks
   };
   const stop = () => {
     stopped = true;
     clearTimeout(timer);
-    if (gd) gd.removeListener("plotly_buttonclicked", report);
-    if (box) box.removeEventListener("keydown", onKey);
+    document.removeEventListener("click", onClick);
+    document.removeEventListener("keydown", onKey);
     if (live[chart] === stop) delete live[chart];
   };
   // Streamlit calls this function again with new data without calling the previous call's
   // cleanup (only on unmount), so the previous binding of this chart is stopped here.
   if (live[chart]) live[chart]();
+  if (!behind) {                                   // the server has every pick: fade again
+    const root = document.querySelector(selector);
+    if (root) delete root.dataset.headSync;
+  }
   live[chart] = stop;
+  document.addEventListener("click", onClick);
+  document.addEventListener("keydown", onKey);
   attach();
   return stop;
 }

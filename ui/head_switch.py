@@ -33,7 +33,15 @@ from viz.common import PLOTLY_CONFIG, to_numpy
 from viz.head_switch import MAX_BYTES, fits, multi_head_heatmap
 
 JS = (Path(__file__).with_name("head_switch.js")).read_text(encoding="utf-8")
-_switch = st.components.v2.component("attention_head_switch", js=JS, isolate_styles=False)
+# While the server stores a pick, the map shows what the user chose: Streamlit's stale-element
+# fade (0.5 s into a rerun) would dim a map that is not stale at all.
+# (On several lines: Streamlit takes a one-line string with "[" in it for a file glob.)
+CSS = """[data-head-sync] {
+  opacity: 1 !important;
+  transition: none !important;
+}"""
+_switch = st.components.v2.component("attention_head_switch", js=JS, css=CSS,
+                                     isolate_styles=False)
 
 
 def _fingerprint(w: np.ndarray, mask, **rest) -> str:

@@ -4,7 +4,8 @@ selectbox bound to ?head= (as the explorer's), and the switchable map under it.
     streamlit run tests/e2e/apps/head_switch_app.py   then open  /?tokens=256&heads=12&mask=causal
 
 Query parameters: tokens (1..1024, default 32), heads (1..32, default 12), seed (default 0;
-layer n uses seed + n), mask=causal (a lower-triangular mask), presenter=1. Imported (not run by Streamlit), the module
+layer n uses seed + n), mask=causal (a lower-triangular mask), presenter=1, budget (max_bytes of the map: a smaller
+one makes the layer too big to send whole). Imported (not run by Streamlit), the module
 gives `layer()`, so a test can compare the map with the weights it was given.
 """
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main() -> None:
     tokens, heads = _int(p, "tokens", 32, 1, 1024), _int(p, "heads", 12, 1, 32)
     seed, causal = _int(p, "seed", 0, 0, 2**31), p.get("mask") == "causal"
     presenter = p.get("presenter") == "1"
+    budget = _int(p, "budget", 4 * 2**20, 1, 2**31)
     if presenter:                                  # the app's presenter type sizes
         from ui import theme
         st.session_state["presenter"] = True
@@ -59,7 +61,7 @@ def main() -> None:
     shown = head_switch_map(w, labels, labels, key="map", head_key="head", mask=mask,
                             title=f"random weights, {tokens} tokens · layer {number} · "
                                   "head {head}",
-                            presenter=presenter)
+                            presenter=presenter, max_bytes=budget)
     st.caption(f"server head {st.session_state['head']} · asked map for {shown}")
 
 
