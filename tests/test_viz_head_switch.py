@@ -155,20 +155,27 @@ def test_same_look_as_attention_heatmap():
     lo, lm = one.layout, many.layout
     cell = (lm.width - lm.margin.l - lm.margin.r) / 30
     assert cell == pytest.approx((lm.height - lm.margin.t - lm.margin.b) / 12, rel=0.02)
-    assert lm.width == lo.width and lm.margin.l == lo.margin.l     # same cells, same labels
+    assert lm.margin.l == lo.margin.l and lm.margin.t == lo.margin.t   # same labels, title
     assert list(lm.xaxis.ticktext) == list(lo.xaxis.ticktext)
     assert lm.yaxis.autorange == "reversed" and lm.yaxis.scaleanchor == "x"
     assert lm.xaxis.tickfont.size == PRESENTER_SIZES.tick
     assert lm.plot_bgcolor == lo.plot_bgcolor                       # masked cells: grey
-    assert lm.height <= 640 + 1                                     # fits a 720 px projector
+    assert lm.width <= 780 and lm.height <= 640                     # a 1280x720 projector
     assert lm.updatemenus[0].font.size == PRESENTER_SIZES.legend
+    assert lm.updatemenus[0].x > 1                                  # right of the map
 
 
-def test_many_heads_wrap_into_rows_of_buttons():
+def test_the_buttons_stand_in_columns_beside_the_map():
+    w, _ = layer(np.random.default_rng(8), 12, 256)
+    fig = multi_head_heatmap(w, None, None, presenter=True)
+    assert len(fig.layout.updatemenus) == 1                         # 12 fit beside the map
+    plot = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    assert plot > 400                                               # the map stays big
     w, _ = layer(np.random.default_rng(8), 32, 4)
     spec = sent(multi_head_heatmap(w, None, None, presenter=True, head=31))
     menus = spec["layout"]["updatemenus"]
     assert len(menus) > 1 and sum(len(m["buttons"]) for m in menus) == 32
+    assert all(m["direction"] == "down" for m in menus)
     assert shown(press(spec, 20)) == [20]
     labels = [b["label"] for m in press(spec, 20)["layout"]["updatemenus"] for b in m["buttons"]]
     assert labels.count("<b>[H20]</b>") == 1 and "<b>[H31]</b>" not in labels

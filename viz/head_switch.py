@@ -32,7 +32,7 @@ MAX_BYTES = 4 * 2**20          # what the levels of one layer may take (a few MB
 MASKED = 0                     # the level of a masked cell
 HOVER_LEVEL = "query %{{y}} → key %{{x}}: level %{{z}} of {n}<extra>H{h}</extra>"
 HOVER_WEIGHT = "query %{{y}} → key %{{x}}: weight %{{z:.{d}f}}<extra></extra>"
-BUTTON_GAP = 4                 # px between rows of head buttons
+BUTTON_GAP = 4                 # px between head buttons
 TRANSPARENT = "rgba(0,0,0,0)"
 
 
@@ -110,13 +110,11 @@ def tick_text(v: float, d: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def _button_rows(H: int, presenter: bool, room_px: float) -> tuple[list[list[int]], float]:
-    """Heads per row of buttons that fit in room_px, and one row's height in px."""
+def _button_size(H: int, presenter: bool) -> tuple[float, float]:
+    """Width and height in px of one head button (plotly pads a label by 24 px across)."""
     font = sizes(presenter).legend
-    width = max(30.0, sizing.text_px(f"H{H - 1}", font) + 24) + 2    # plotly pads text 24 px
-    per_row = max(1, int(room_px // width))
-    rows = [list(range(s, min(H, s + per_row))) for s in range(0, H, per_row)]
-    return rows, max(30.0, sizing.line_px(font) + 10)
+    return (max(30.0, 1.1 * sizing.text_px(f"[H{H - 1}]", font) + 24),   # bold when chosen
+            max(30.0, sizing.line_px(font) + 10))
 
 
 def multi_head_heatmap(weights, q_labels, k_labels, head: int = 0, title=None, zmin=0.0,
@@ -129,8 +127,9 @@ def multi_head_heatmap(weights, q_labels, k_labels, head: int = 0, title=None, z
     title: text; "{head}" in it is replaced by the head shown. zmin/zmax: the colour range in
     weights (None: each head's own range, like attention_heatmap's). mask (Tq, Tk) or
     (H, Tq, Tk) bool, True = may attend. Sized like attention_heatmap (square cells, thinned
-    labels, presenter sizes), with the buttons above the map. Trace order: the H head maps,
-    then one overlay per distinct mask (and its "×" marks on small maps).
+    labels, presenter sizes) within width, the buttons in columns right of the colour bar.
+    Trace order: the H head maps, then one overlay per distinct mask; the "×" marks of small
+    maps are path shapes.
     """
     w = to_numpy(weights)                                            # (H, Tq, Tk)
     if w.ndim != 3:
@@ -172,17 +171,35 @@ def multi_head_heatmap(weights, q_labels, k_labels, head: int = 0, title=None, z
                       ticks=ticks, ticktext=text,
                       hover=HOVER_WEIGHT.format(d=int(qz.decimals[h])))))
     owner = _mask_overlays(fig, blocked, xs, ys, head)               # (H,) overlay of a head
-    room = sizing.content_width(presenter=presenter) if width is None else int(width)
-    rows, row_h = _button_rows(H, presenter, room * 0.8)
-    extra = len(rows) * (row_h + BUTTON_GAP)                         # px above the map
-    limit = sizing.height_limit(presenter=presenter) if max_height is None else int(max_height)
     titles = [str(title).replace("{head}", str(h)) if title else None for h in range(H)]
-    size = square_map(fig, Tq, Tk, q, k, titles[head], presenter, dark, width,
-                      int(limit - extra), max_labels, categories=(ys, xs))
+    size, columns = _fit(fig, H, Tq, Tk, q, k, xs, ys, titles[head], presenter, dark, width,
+                         max_height, max_labels)
     marks = _marks(fig, blocked, presenter, size.cell, owner, head)  # (H,) shape of a head
-    _buttons(fig, H, head, titles, rows, row_h, size, presenter, dark, owner, marks)
+    _buttons(fig, H, head, titles, columns, size, presenter, dark, owner, marks)
     fig.update_layout(plot_bgcolor=BLOCKED_BG, meta=dict(heads=H))
     return fig
+
+
+def _fit(fig, H, Tq, Tk, q, k, xs, ys, title, presenter, dark, width, max_height, max_labels):
+    """Size the map as attention_heatmap would in the width left beside the columns of head
+    buttons (right of the colour bar, where a height-bound map leaves room), with as many
+    columns as the map's height needs. -> (size, [[heads of a column], ...])."""
+    W = sizing.content_width(presenter=presenter) if width is None else int(width)
+    bw, bh = _button_size(H, presenter)
+    n = 1
+    for _ in range(4):
+        size = square_map(fig, Tq, Tk, q, k, title, presenter, dark,
+                          int(W - n * (bw + BUTTON_GAP) - 8), max_height, max_labels,
+                          categories=(ys, xs))
+        room = size.height - size.margin["t"]           # beside the map and its key labels
+        per = max(min(H, 6), int((room + BUTTON_GAP) // (bh + BUTTON_GAP)))
+        plot_w = size.width - size.margin["l"] - size.margin["r"]
+        most = max(1, int((2 * plot_w - size.margin["r"]) // (bw + BUTTON_GAP)))  # x <= 3
+        per = max(per, -(-H // most))                   # else longer columns, a taller figure
+        if -(-H // per) <= n:
+            break
+        n = -(-H // per)
+    return size, [list(range(c, min(H, c + per))) for c in range(0, H, per)]
 
 
 def _mask_overlays(fig, blocked: np.ndarray, xs, ys, head: int) -> list:
@@ -233,37 +250,39 @@ def _visible(fig, h: int, H: int, owner: list) -> list[bool]:
     return [i == h if i < H else i == owner[h] for i in range(len(fig.data))]
 
 
-def _buttons(fig, H: int, head: int, titles, rows, row_h, size, presenter: bool, dark: bool,
+def _buttons(fig, H: int, head: int, titles, columns, size, presenter: bool, dark: bool,
              owner: list, marks: list) -> None:
-    """Rows of "H0".."H{H-1}" buttons above the map; each shows its head, writes the title for
-    it and marks itself in bold. Adds their height to the top margin."""
+    """Columns of "H0".."H{H-1}" buttons right of the colour bar; each shows its head, writes
+    the title for it and marks itself in bold. Widens the figure by the columns."""
     s, p = sizes(presenter), palette(dark)
-    extra = len(rows) * (row_h + BUTTON_GAP)
+    bw, bh = _button_size(H, presenter)
     wrap_px = max(size.width - 20, 200)
     # bold, as Streamlit's theme draws the first one (else a click would change the weight)
     titles = [f"<b>{sizing.wrap(t, wrap_px, s.title)}</b>" if t else None for t in titles]
+    m = dict(size.margin)
+    plot_w = size.width - m["l"] - m["r"]
 
     def label(h: int, chosen: int) -> str:
         return f"<b>[H{h}]</b>" if h == chosen else f"H{h}"
 
     menus = []
-    for r, row in enumerate(rows):
+    for c, column in enumerate(columns):
         buttons = []
-        for h in row:
-            relabel = {f"updatemenus[{r2}].buttons[{i}].label": label(h2, h)
-                       for r2, row2 in enumerate(rows) for i, h2 in enumerate(row2)}
+        for h in column:
+            relabel = {f"updatemenus[{c2}].buttons[{i}].label": label(h2, h)
+                       for c2, col2 in enumerate(columns) for i, h2 in enumerate(col2)}
             shapes = {f"shapes[{j}].visible": j == marks[h]
                       for j in sorted({m for m in marks if m is not None})}
             buttons.append(dict(label=label(h, head), method="update",
                                 args=[{"visible": _visible(fig, h, H, owner)},
                                       {"title.text": titles[h], **relabel, **shapes}]))
-        menus.append(dict(type="buttons", direction="right", showactive=False, x=0,
-                          xanchor="left", y=1, yanchor="bottom", buttons=buttons,
-                          pad=dict(b=8 + (len(rows) - 1 - r) * (row_h + BUTTON_GAP), l=0),
+        menus.append(dict(type="buttons", direction="down", showactive=False,
+                          x=1 + (m["r"] + c * (bw + BUTTON_GAP)) / plot_w, xanchor="left",
+                          y=1, yanchor="top", buttons=buttons, pad=dict(t=0, l=0),
                           font=dict(size=s.legend, color=p["text"]), bgcolor=p["bg"],
                           bordercolor=p["line"], borderwidth=1))
-    m = dict(size.margin)
-    m["t"] = int(m["t"] + extra)
-    fig.update_layout(updatemenus=menus, margin=m, height=int(size.height + extra),
-                      title=dict(text=titles[head], yref="container", y=1, yanchor="top",
-                                 pad=dict(t=8, l=10)))
+    extra = len(columns) * (bw + BUTTON_GAP) + 8
+    m["r"] = int(m["r"] + extra)
+    tall = m["t"] + max(len(c) for c in columns) * (bh + BUTTON_GAP) + 8
+    fig.update_layout(updatemenus=menus, margin=m, width=int(size.width + extra),
+                      height=int(max(size.height, tall)), title_text=titles[head])
