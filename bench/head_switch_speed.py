@@ -3,11 +3,15 @@
     python bench/head_switch_speed.py [--tokens 32 256 512] [--heads 12] [--clicks 9]
 
 Serves tests/e2e/apps/head_switch_app.py (random causal weights, a "Head" selectbox bound to
-?head=, the map under it) and, per size, clicks head buttons one after another. Prints medians
-(not a test; nothing is asserted):
-  * click -> frame: from the click event's timestamp to the end of the first frame drawn after
-    it that shows the clicked head (a requestAnimationFrame callback sees the new heatmap image,
-    then a message posted from it runs once that frame's rendering work is done);
+?head=, the map under it) and, per size, clicks head buttons one after another, then picks
+heads in the selectbox. Prints medians (not a test; nothing is asserted):
+  * button / selectbox / round trip: from the click event's timestamp (on a head button; on a
+    "Head" option, the head then reaching the map from the server without a new figure; round
+    trip: the same selectbox on the app's mode=rerun, a new one-head figure per run as the
+    explorer drew it, in the same run; ratio = round trip / button) to the end of the first
+    frame that shows the head (a requestAnimationFrame callback sees the new heatmap image
+    under a title naming the head, then a message posted from it runs once that frame's
+    rendering work is done);
   * CPU ms: main-thread CPU time of one switch (Chrome's ThreadTime over 10 switches made with
     the buttons' own args, less the idle frames): what the click -> frame time comes to on a
     quiet machine, where the wall-clock figures above grow with the load of a shared one;
@@ -57,7 +61,7 @@ PROBE = """(() => {
   const plot = () => root() && root().querySelector('.js-plotly-plot');
   const image = () => { const i = plot() && plot().querySelector('.hm image');
                         return i ? i.getAttribute('href') : null; };
-  const shown = (gd) => gd.data.findIndex((t, i) => i < gd.layout.meta.heads && t.visible);
+  const names = (gd, h) => new RegExp(`head ${h}(?!\\d)`).test(gd.layout.title.text || '');
   window.__hs = {
     arm(h) {
       const s = this.s = {h, t0: null, frame: null, gd: plot(), img: image(), replaced: false,
@@ -72,7 +76,7 @@ PROBE = """(() => {
           s.minOpacity = Math.min(s.minOpacity,
                                   ...els.map((el) => Number(getComputedStyle(el).opacity)));
           const img = image();
-          if (s.frame === null && s.after === null && gd && shown(gd) === h && img !== s.img) {
+          if (s.frame === null && s.after === null && gd && names(gd, h) && img !== s.img) {
             s.after = img;
             const ch = new MessageChannel();
             ch.port1.onmessage = () => { s.frame = performance.now() - s.t0; };
@@ -152,8 +156,8 @@ def offline(context) -> list[str]:
 class Tab:
     """One browser tab on the test app, with the probe installed and websocket traffic logged."""
 
-    def __init__(self, page, url: str):
-        self.page, self.frames = page, []
+    def __init__(self, page, url: str, switch: bool = True):
+        self.page, self.frames, self.switch = page, [], switch
         page.on("websocket", lambda ws: (
             ws.on("framesent", lambda f: self.frames.append(("sent", time.monotonic(), len(f)))),
             ws.on("framereceived",
@@ -163,8 +167,9 @@ class Tab:
         self.ready()
 
     def ready(self) -> None:
-        """The component has bound the chart and no script is running."""
-        self.page.wait_for_selector(READY, state="attached", timeout=WAIT_MS)
+        """The chart is drawn (and bound by the component) and no script is running."""
+        self.page.wait_for_selector(READY if self.switch else ".st-key-map .js-plotly-plot",
+                                    state="attached", timeout=WAIT_MS)
         self.page.wait_for_selector(IDLE, state="attached", timeout=WAIT_MS)
 
     def server_head(self) -> int | None:
@@ -179,11 +184,24 @@ class Tab:
 
     def click(self, h: int) -> dict:
         """Click button h; wait for its frame and for the server's sync. -> timings, traffic."""
+        return self._timed(h, lambda: self.page.locator(".st-key-map .updatemenu-button")
+                           .nth(h).click())
+
+    def pick(self, h: int) -> dict:
+        """Choose h in the "Head" selectbox (the clock starts at the click on the option)."""
+        box = self.page.get_by_role("combobox", name="Head", exact=True)
+        box.click()
+        box.fill(str(h))
+        option = self.page.get_by_role("option", name=str(h), exact=True)
+        option.wait_for()
+        return self._timed(h, option.click)
+
+    def _timed(self, h: int, act) -> dict:
         pg = self.page
         pg.evaluate("h => window.__hs.arm(h)", h)
         start = len(self.frames)
         t = time.monotonic()
-        pg.locator(".st-key-map .updatemenu-button").nth(h).click()
+        act()
         pg.wait_for_function("() => window.__hs.s.frame !== null", timeout=WAIT_MS)
         deadline = time.monotonic() + WAIT_MS / 1000
         while not (self.url_head() == h and self.server_head() == h
@@ -249,22 +267,22 @@ def payload_bytes(tokens: int, heads: int) -> int:
     return len(pio.to_json(fig, validate=False))
 
 
-def run(browser, url: str, tokens: int, heads: int, clicks: int) -> list[dict]:
+def run(browser, url: str, tokens: int, heads: int, clicks: int, mode: str = "switch"):
+    """One tab at this size: head buttons then the selectbox ("switch"), or only the selectbox
+    with a server round trip per head ("rerun", the baseline). -> (button rows, selectbox rows,
+    main-thread CPU ms of a button's switch or None)."""
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     blocked = offline(context)
     try:
-        tab = Tab(context.new_page(), f"{url}/?tokens={tokens}&heads={heads}&mask=causal")
-        order = [(3 + 5 * i) % heads for i in range(clicks)]     # never the head shown
-        order = [h if h != 0 else 1 for h in order]
-        out = []
-        for i, h in enumerate(order):
-            if i and order[i - 1] == h:
-                continue
-            out.append(tab.click(h))
+        query = f"tokens={tokens}&heads={heads}&mask=causal&mode={mode}"
+        tab = Tab(context.new_page(), f"{url}/?{query}", switch=mode == "switch")
+        order = [1 + (2 + 5 * i) % (heads - 1) for i in range(clicks)]   # 1.., never twice
+        order = [h for i, h in enumerate(order) if not i or order[i - 1] != h]
+        buttons = [tab.click(h) for h in order] if mode == "switch" else []
+        picks = [tab.pick(h) for h in reversed(order[:max(3, clicks // 2)])]
         if blocked:
             raise AssertionError(f"requests left the machine: {blocked[:3]}")
-        out[0]["cpu_ms"] = switch_cpu_ms(tab.page)
-        return out
+        return buttons, picks, switch_cpu_ms(tab.page) if mode == "switch" else None
     finally:
         context.close()
 
@@ -277,21 +295,25 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
     print(f"load average before: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
-    print(f"{'tokens':>6} {'payload MB':>10} {'click->frame ms':>16} {'CPU ms':>7} "
-          f"{'sync s':>7} {'max msg KB':>10} {'replaced':>8} {'redrawn':>7} "
-          f"{'min opacity':>11}")
+    print("button / selectbox: this map; round trip: the selectbox redrawing one head's map "
+          "on every run (the baseline)")
+    print(f"{'tokens':>6} {'payload MB':>10} {'button ms':>9} {'CPU ms':>7} "
+          f"{'selectbox ms':>12} {'round trip ms':>13} {'ratio':>6} {'sync s':>7} "
+          f"{'max msg KB':>10} {'replaced':>8} {'redrawn':>7} {'min opacity':>11}")
     with serve() as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS)
         for T in args.tokens:
-            rows = run(browser, url, T, args.heads, args.clicks)
-            frame = statistics.median(r["frame_ms"] for r in rows)
-            sync = statistics.median(r["sync_s"] for r in rows)
-            biggest = max(max(r["received"], default=0) for r in rows) / 1e3
-            print(f"{T:>6} {payload_bytes(T, args.heads) / 1e6:>10.2f} {frame:>16.1f} "
-                  f"{rows[0]['cpu_ms']:>7.1f} "
-                  f"{sync:>7.2f} {biggest:>10.1f} {sum(r['replaced'] for r in rows):>8} "
-                  f"{sum(r['redrawn'] for r in rows):>7} "
-                  f"{min(r['min_opacity'] for r in rows):>11.2f}")
+            buttons, picks, cpu = run(browser, url, T, args.heads, args.clicks)
+            _, trips, _ = run(browser, url, T, args.heads, args.clicks, mode="rerun")
+            med = lambda rows, k: statistics.median(r[k] for r in rows)   # noqa: E731
+            button, trip = med(buttons, "frame_ms"), med(trips, "frame_ms")
+            biggest = max(max(r["received"], default=0) for r in buttons + picks) / 1e3
+            print(f"{T:>6} {payload_bytes(T, args.heads) / 1e6:>10.2f} {button:>9.1f} "
+                  f"{cpu:>7.1f} {med(picks, 'frame_ms'):>12.1f} {trip:>13.1f} "
+                  f"{trip / button:>6.1f} {med(buttons, 'sync_s'):>7.2f} {biggest:>10.1f} "
+                  f"{sum(r['replaced'] for r in buttons + picks):>8} "
+                  f"{sum(r['redrawn'] for r in buttons + picks):>7} "
+                  f"{min(r['min_opacity'] for r in buttons):>11.2f}")
         browser.close()
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 

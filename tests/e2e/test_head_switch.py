@@ -67,6 +67,16 @@ def assert_agree(t: Tab, h: int, weights: np.ndarray, mask) -> None:
     assert t.page.get_by_role("combobox", name="Head", exact=True).input_value() == str(h)
 
 
+def hover_text(t: Tab, i: int, j: int, T: int) -> str:
+    """The hover label plotly shows over cell (query i, key j) of a T x T map."""
+    box = t.page.locator(".st-key-map .nsewdrag").first.bounding_box()
+    t.page.mouse.move(box["x"] + (j + 0.5) * box["width"] / T,
+                      box["y"] + (i + 0.5) * box["height"] / T)
+    label = t.page.locator(".st-key-map .hoverlayer .hovertext")
+    label.first.wait_for()
+    return label.first.text_content()
+
+
 def choose(t: Tab, label: str, option: str) -> None:
     """Pick `option` in the st.selectbox labelled `label` (typed, as a user filters a list)."""
     box = t.page.get_by_role("combobox", name=label, exact=True)
@@ -118,6 +128,9 @@ def test_selectbox_arrow_keys_link_and_layer_keep_map_widget_and_url_agreed(tab)
     t.page.wait_for_function("() => new URLSearchParams(location.search).get('head') === '10'")
     t.ready()
     assert_agree(t, 10, w, mask)
+    i, j = 40, 17                                                 # hover: the weight itself
+    assert f"weight {w[10][i, j]:.3f}" in hover_text(t, i, j, 48)
+    assert f"t{i} @{i}" in hover_text(t, i, j, 48)
     choose(t, "Layer", "2")                                       # another layer: new weights
     t.page.wait_for_function("() => document.querySelector('.st-key-map .js-plotly-plot')"
                              ".layout.title.text.includes('layer 2')")

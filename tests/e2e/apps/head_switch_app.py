@@ -5,7 +5,8 @@ selectbox bound to ?head= (as the explorer's), and the switchable map under it.
 
 Query parameters: tokens (1..1024, default 32), heads (1..32, default 12), seed (default 0;
 layer n uses seed + n), mask=causal (a lower-triangular mask), presenter=1, budget (max_bytes of the map: a smaller
-one makes the layer too big to send whole). Imported (not run by Streamlit), the module
+one makes the layer too big to send whole), mode=rerun (the baseline: one head's map drawn by
+viz.attention.attention_heatmap on every run, as the explorer did before). Imported (not run by Streamlit), the module
 gives `layer()`, so a test can compare the map with the weights it was given.
 """
 from __future__ import annotations
@@ -58,10 +59,18 @@ def main() -> None:
     number = c1.selectbox("Layer", [0, 1, 2], key="layer")       # another layer: new weights
     c2.selectbox("Head", list(range(heads)), key="head", bind="query-params")
     w, mask = layer(tokens, heads, seed + number, causal)
-    shown = head_switch_map(w, labels, labels, key="map", head_key="head", mask=mask,
-                            title=f"random weights, {tokens} tokens · layer {number} · "
-                                  "head {head}",
-                            presenter=presenter, max_bytes=budget)
+    title = f"random weights, {tokens} tokens · layer {number} · head {{head}}"
+    if p.get("mode") == "rerun":                   # a server round trip per head
+        from viz.attention import attention_heatmap
+        from viz.common import PLOTLY_CONFIG
+        shown = st.session_state["head"]
+        st.plotly_chart(attention_heatmap(w[shown], labels, labels, mask=mask,
+                                          title=title.replace("{head}", str(shown)),
+                                          presenter=presenter),
+                        key="map", config=PLOTLY_CONFIG, width="content")
+    else:
+        shown = head_switch_map(w, labels, labels, key="map", head_key="head", mask=mask,
+                                title=title, presenter=presenter, max_bytes=budget)
     st.caption(f"server head {st.session_state['head']} · asked map for {shown}")
 
 
