@@ -5,7 +5,7 @@
                             presenter=presenter)
 
 draws viz.head_switch.multi_head_heatmap (every head of the layer, switched by plotly's own
-buttons without a round trip) and a small in-page component (ui/head_switch.js) that reports a
+buttons without a round trip) and a small in-page component (ui/head_switch_js.py) that reports a
 head picked in the browser. The report runs a callback before the next rerun that sets
 st.session_state[head_key], so a selectbox with that key (and the URL it is bound to) shows the
 new head; that rerun rebuilds nothing: the figure for the same inputs is kept per chart key,
@@ -23,7 +23,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -32,7 +31,8 @@ from viz.attention import attention_heatmap
 from viz.common import PLOTLY_CONFIG, to_numpy
 from viz.head_switch import MAX_BYTES, fits, multi_head_heatmap
 
-JS = (Path(__file__).with_name("head_switch.js")).read_text(encoding="utf-8")
+from .head_switch_js import JS
+
 # While the server stores a pick, the map shows what the user chose: Streamlit's stale-element
 # fade (0.5 s into a rerun) would dim a map that is not stale at all.
 # (On several lines: Streamlit takes a one-line string with "[" in it for a file glob.)

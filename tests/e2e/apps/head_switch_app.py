@@ -4,10 +4,11 @@ selectbox bound to ?head= (as the explorer's), and the switchable map under it.
     streamlit run tests/e2e/apps/head_switch_app.py   then open  /?tokens=256&heads=12&mask=causal
 
 Query parameters: tokens (1..1024, default 32), heads (1..32, default 12), seed (default 0;
-layer n uses seed + n), mask=causal (a lower-triangular mask), presenter=1, budget (max_bytes of the map: a smaller
-one makes the layer too big to send whole), mode=rerun (the baseline: one head's map drawn by
-viz.attention.attention_heatmap on every run, as the explorer did before). Imported (not run by Streamlit), the module
-gives `layer()`, so a test can compare the map with the weights it was given.
+layer n uses seed + n), mask=causal (a lower-triangular mask), presenter=1, budget (max_bytes
+of the map: a smaller one makes the layer too big to send whole), mode=rerun (the baseline:
+one head's map drawn by viz.attention.attention_heatmap on every run, as the explorer did).
+Imported (not run by Streamlit), the module gives `layer()`, so a test can compare the map
+with the weights it was given.
 """
 from __future__ import annotations
 

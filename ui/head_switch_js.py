@@ -1,5 +1,9 @@
-// The browser half of ui/head_switch.py: a Streamlit v2 component (in-page module, no iframe, no
-// network) bound to the plotly chart drawn just before it with key `data.chart`
+"""The browser half of ui/head_switch.py, as a string: a Python module (not a .js file) so an
+installed copy of the app always has it (setuptools packages modules, not data files)."""
+
+JS = r"""
+// The browser half of ui/head_switch.py: a Streamlit v2 component (in-page module, no iframe,
+// no network) bound to the plotly chart drawn just before it with key `data.chart`
 // (viz.head_switch.multi_head_heatmap). It
 //   * decodes the chart's integer levels into weights once (NaN on masked cells), so the hover
 //     shows the weight and masked cells are gaps, as on every other map of the app;
@@ -148,3 +152,4 @@ export default function (component) {
   attach();
   return stop;
 }
+"""
