@@ -79,19 +79,22 @@ export default function (component) {
   const { data, setTriggerValue } = component;
   const { chart, head, heads, figure, seen } = data;
   const mine = sent[chart] || (sent[chart] = { n: 0 });
-  const behind = mine.n > (seen && seen.load === LOAD ? seen.n : 0);   // a pick not yet seen
+  const seenN = seen && seen.load === LOAD ? seen.n : 0;
+  const behind = () => mine.n > seenN;              // a pick the server has not stored yet
   const selector = `.st-key-${CSS.escape(chart)}`;
   const plot = () => document.querySelector(`${selector} .js-plotly-plot`);
   let timer = null, stopped = false, bound = null, tries = 0;
 
   const report = () => {
-    // After the frame that shows the new head: the rerun request never delays that frame.
+    // Counted at once (a reply to an older state arriving now must not move the map back),
+    // sent after the frame that shows the new head (the request never delays that frame).
+    mine.n += 1;
+    const n = mine.n;
     requestAnimationFrame(() => setTimeout(() => {
       const gd = plot(), h = gd && gd.data ? shown(gd, heads) : -1;
-      if (h < 0 || stopped) return;
+      if (h < 0 || n !== mine.n) return;             // a later pick reports for both
       gd.closest(selector).dataset.headSync = "1";   // ui/head_switch.py's CSS: no stale fade
-      mine.n += 1;
-      setTriggerValue("pick", { head: h, load: LOAD, n: mine.n });
+      setTriggerValue("pick", { head: h, load: LOAD, n });
     }, 0));
   };
   // Delegated to the document (bubbling, so after plotly's own handler on the button): a chart
@@ -108,7 +111,8 @@ export default function (component) {
     const h = shown(gd, heads), next = h + (e.key === "ArrowRight" ? 1 : -1);
     if (h < 0 || next < 0 || next >= heads) return;
     e.preventDefault();
-    show(gd, next).then(report);
+    show(gd, next);
+    report();
   };
 
   const attach = () => {
@@ -123,7 +127,7 @@ export default function (component) {
       const work = gd.data[0].meta.decoded ? Promise.resolve() : decode(gd, heads);
       work.then(() => {
         if (stopped) return;
-        if (!behind && shown(gd, heads) !== head) show(gd, head);
+        if (!behind() && shown(gd, heads) !== head) show(gd, head);
         const root = gd.closest(selector);
         root.tabIndex = 0;
         root.dataset.headSwitch = "ready";
@@ -142,7 +146,7 @@ export default function (component) {
   // Streamlit calls this function again with new data without calling the previous call's
   // cleanup (only on unmount), so the previous binding of this chart is stopped here.
   if (live[chart]) live[chart]();
-  if (!behind) {                                   // the server has every pick: fade again
+  if (!behind()) {                                 // the server has every pick: fade again
     const root = document.querySelector(selector);
     if (root) delete root.dataset.headSync;
   }
