@@ -38,10 +38,17 @@ class DatesTask(Task):
     vocab = Vocab(SRC_SYMBOLS)                # source characters
     tgt_vocab = Vocab("0123456789-")          # output characters
     max_input_len = 40
+    # One decoder layer and d_ff 2·d_model: a step costs 0.6x the 2-layer, d_ff 4·d_model model
+    # and reaches 99% exact in as many steps (seed 0: 750 at batch 64 either way). Batch 64 at
+    # lr 1e-2 (seed 0: 600 steps) costs 0.375x the old batch 128 at 5e-3 (500 steps) to the
+    # target; the zoo trains longer at batch 128 so that every format reaches 99%.
     config = dict(src_vocab_size=len(vocab), tgt_vocab_size=len(tgt_vocab), d_model=64,
-                  n_heads=4, n_layers=2, max_len=max_input_len, pos="learned")
-    train_defaults = dict(steps=700, lr=5e-3, batch_size=128, warmup=100)
-    zoo = {"seed": 0, "steps": 1500, "preset": None, "overrides": {}}
+                  n_heads=4, n_layers=2, n_dec_layers=1, d_ff=128, max_len=max_input_len,
+                  pos="learned")
+    train_defaults = dict(steps=800, lr=1e-2, batch_size=64, warmup=50, eval_every=25,
+                          eval_n=256, confirm_n=1000)
+    zoo = {"seed": 0, "steps": 3000, "preset": None, "overrides": {}, "batch_size": 128,
+           "lr": 5e-3}
     examples = ("22 November 2026", "nov 22, 26", "Sunday 22/11/2026", "22.11.2026",
                 "November 22nd, 2026", "2026/11/22", "Sun, 22 Nov 2026", "22nd of March 1999",
                 "THURSDAY, JULY 4, 1985")
