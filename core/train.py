@@ -1,6 +1,11 @@
 """The training engine: AdamW, warm-up then cosine decay, clipping, callbacks, cancel, snapshots.
 
-    result = train(model, TASKS["sort"], steps=600, callbacks=[printer], cancel=event)
+    result = train(model, task, target=task.target, callbacks=[printer], cancel=event)
+
+The optimizer is core.optim.FlatAdamW (one buffer for all parameters: a few operations a step,
+and no torch._dynamo import before the first step). Each task's `train_defaults` hold the
+settings of a live run: steps, lr, batch_size, warmup, and how often and on how many fresh
+examples to evaluate (eval_every, eval_n, confirm_n); the call can override any of them.
 
 `core` knows nothing of the UI: the app passes callbacks (`on_step(step, loss, lr)`,
 `on_eval(step, metrics)`, `on_snapshot(step, attention)`) and a `threading.Event` to stop.
@@ -15,7 +20,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .device import get_device
+from .optim import FlatAdamW
 
 
 @dataclass
@@ -31,6 +36,13 @@ class TrainResult:
     @property
     def metrics(self) -> dict:
         return self.evals[-1][1] if self.evals else {}
+
+
+# What train() uses where neither the call nor task.train_defaults says otherwise. An evaluation
+# every 25 steps on 256 fresh examples costs about one training step at batch 128; a target met
+# there is checked on 1000 more before the run stops.
+DEFAULTS = dict(steps=1000, lr=3e-3, batch_size=128, warmup=100, eval_every=25, eval_n=256,
+                confirm_n=1000)
 
 
 def lr_at(step: int, lr: float, warmup: int, total: int, floor: float = 0.1) -> float:
@@ -71,32 +83,34 @@ def snapshot(model, task, device) -> dict:
 def train(model, task, steps: int | None = None, lr: float | None = None,
           batch_size: int | None = None, seed: int = 0, callbacks=(), *,
           warmup: int | None = None, weight_decay: float = 0.01, clip: float = 1.0,
-          target: dict | None = None, eval_every: int = 100, eval_n: int = 500,
-          snapshot_every: int = 0, cancel: threading.Event | None = None,
-          device=None) -> TrainResult:
+          target: dict | None = None, eval_every: int | None = None, eval_n: int | None = None,
+          confirm_n: int | None = None, snapshot_every: int = 0,
+          cancel: threading.Event | None = None, device=None) -> TrainResult:
     """Train `model` on `task` in place and return a TrainResult.
 
-    Defaults come from task.train_defaults. `target` ({metric: value}) stops early once an
-    evaluation (every eval_every steps, eval_n fresh examples) meets it. `cancel` is checked
-    between steps. `snapshot_every` > 0 records the probe input's attention at step 0, every
-    N steps and at the end. Deterministic for a seed on the CPU (data come from a seeded
+    Defaults come from task.train_defaults (steps, lr, batch_size, warmup, eval_every, eval_n,
+    confirm_n). `target` ({metric: value}) stops early once an evaluation (every eval_every
+    steps, eval_n fresh examples) meets it and a second one on confirm_n other fresh examples
+    agrees (0: no second look), so that a lucky small sample does not end the run. `cancel` is
+    checked between steps. `snapshot_every` > 0 records the probe input's attention at step 0,
+    every N steps and at the end. Deterministic for a seed on the CPU (data come from a seeded
     generator; seed the model's initialisation yourself, e.g. torch.manual_seed, before building).
     """
-    d = task.train_defaults
+    d = {**DEFAULTS, **task.train_defaults}
     steps = int(steps or d["steps"])
     lr = float(lr or d["lr"])
     batch_size = int(batch_size or d["batch_size"])
-    warmup = int(d.get("warmup", 100) if warmup is None else warmup)
+    warmup = int(d["warmup"] if warmup is None else warmup)
+    eval_every = int(d["eval_every"] if eval_every is None else eval_every)
+    eval_n = int(d["eval_n"] if eval_n is None else eval_n)
+    confirm_n = int(d["confirm_n"] if confirm_n is None else confirm_n)
     if steps < 1 or batch_size < 1 or lr <= 0:
         raise ValueError("steps and batch_size must be >= 1 and lr > 0")
     callbacks = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
     device = torch.device(device) if device is not None else model.device
     model.to(device).train()
     gen = torch.Generator(device="cpu").manual_seed(seed)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    opt = FlatAdamW(model, weight_decay=weight_decay)
     result = TrainResult()
     t0 = time.perf_counter()
 
@@ -105,37 +119,39 @@ def train(model, task, steps: int | None = None, lr: float | None = None,
         result.snapshots.append((step, att))
         _call(callbacks, "on_snapshot", step, att)
 
-    if snapshot_every:
-        take_snapshot(0)
-    for step in range(steps):
-        if cancel is not None and cancel.is_set():
-            result.stopped = "cancelled"
-            break
-        rate = lr_at(step, lr, warmup, steps)
-        for group in opt.param_groups:
-            group["lr"] = rate
-        batch = task.batch(batch_size, gen, device)
-        loss = task.loss(model, batch)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        opt.step()
-        value = float(loss.detach())
-        result.steps = step + 1
-        result.losses.append(value)
-        result.lrs.append(rate)
-        _call(callbacks, "on_step", step + 1, value, rate)
-        last = step + 1 == steps
-        if snapshot_every and ((step + 1) % snapshot_every == 0 and not last):
-            take_snapshot(step + 1)
-        if (eval_every and (step + 1) % eval_every == 0) or last:
-            metrics = evaluate(model, task, eval_n, seed=10_000 + seed)
-            result.evals.append((step + 1, metrics))
-            _call(callbacks, "on_eval", step + 1, metrics)
-            if target and task.meets_bar(metrics, target):
-                result.stopped = "target"
+    try:
+        if snapshot_every:
+            take_snapshot(0)
+        for step in range(steps):
+            if cancel is not None and cancel.is_set():
+                result.stopped = "cancelled"
                 break
+            rate = lr_at(step, lr, warmup, steps)
+            batch = task.batch(batch_size, gen, device)
+            loss = task.loss(model, batch)
+            opt.zero_grad()
+            loss.backward()
+            if clip:
+                opt.clip(clip)
+            opt.step(rate)
+            value = float(loss.detach())         # the one number read back per step
+            result.steps = step + 1
+            result.losses.append(value)
+            result.lrs.append(rate)
+            _call(callbacks, "on_step", step + 1, value, rate)
+            last = step + 1 == steps
+            if snapshot_every and ((step + 1) % snapshot_every == 0 and not last):
+                take_snapshot(step + 1)
+            if (eval_every and (step + 1) % eval_every == 0) or last:
+                metrics = evaluate(model, task, eval_n, seed=10_000 + seed)
+                result.evals.append((step + 1, metrics))
+                _call(callbacks, "on_eval", step + 1, metrics)
+                if target and task.meets_bar(metrics, target) and (not confirm_n or task.meets_bar(
+                        evaluate(model, task, confirm_n, seed=30_000 + seed + step), target)):
+                    result.stopped = "target"
+                    break
+    finally:
+        opt.release()
     if snapshot_every and (not result.snapshots or result.snapshots[-1][0] != result.steps):
         take_snapshot(result.steps)
     model.eval()

@@ -12,7 +12,8 @@ import torch
 
 from core.checkpoints import load_checkpoint
 from core.tasks import TASKS
-from core.tasks.dates import CASES, FORMATS, WEEKDAYS
+from core.tasks.dates import CASES, FORMATS, WEEKDAYS, is_valid_iso_date
+from core.tasks.date_formats import MONTHS as MONTH_NAMES
 from core.tasks.sine import N_IN, N_OUT, estimate_period, make_series, repeat_last_period
 from core.tasks.vocab import BOS, EOS, PAD
 from core.train import train
@@ -94,6 +95,37 @@ def test_every_format_and_case_reads_back_to_its_iso_target():
         seen.add((f, c))
     assert len(seen) == len(FORMATS) * len(CASES)
 
+
+
+@pytest.mark.parametrize("f", range(len(FORMATS)))
+def test_a_fixed_format_draws_only_that_format_and_reference_reads_it(f):
+    s = DATES.sample(60, gen(f), fmt=f)
+    assert (s["fmt"] == f).all()
+    for src, tgt in zip(s["src"], s["tgt"]):
+        text = DATES.vocab.decode(src)
+        assert _strptime(text, FORMATS[f]).isoformat() == DATES.decode(tgt), text
+        assert DATES.reference(text) == DATES.decode(tgt), text
+
+
+def test_zero_padded_days_with_month_names_are_drawn():
+    """The inputs that once read '03' as '30' ("June 03, 2031") are among the training data."""
+    texts = [DATES.vocab.decode(r).lower() for r in DATES.sample(6000, gen(3))["src"]]
+    month = "(" + "|".join(m.lower() for m in MONTH_NAMES) + ")"
+    day = "(" + "|".join(w.lower() for w in WEEKDAYS) + ")"
+    for typed in (rf"{month} 0[1-9], \d{{4}}",              # June 03, 2031
+                  rf"{day} 0[1-9] {month} \d{{4}}",          # Friday 03 January 2020
+                  rf"{month} 0[1-9], 19\d\d"):               # November 03, 1957
+        assert any(re.fullmatch(typed, t) for t in texts), typed
+
+
+@pytest.mark.parametrize("text, valid", [
+    ("2026-11-22", True), ("2024-02-29", True), ("2000-02-29", True), ("1999-12-31", True),
+    ("2034-02-30", False), ("2023-02-29", False), ("1900-02-29", False), ("2031-13-01", False),
+    ("2031-00-10", False), ("2031-04-31", False), ("2031-6-3", False), ("20310603", False),
+    ("2031-06-03 ", False), ("", False), (None, False), ("abcd-ef-gh", False),
+])
+def test_is_valid_iso_date_flags_impossible_dates(text, valid):
+    assert is_valid_iso_date(text) is valid
 
 def test_dates_examples_and_probe_are_consistent(device):
     for text in DATES.examples:
@@ -295,9 +327,21 @@ def test_shipped_dates_model_decodes_greedily_as_its_evaluation_scores(device):
     assert torch.equal(forced.cpu(), greedy)
     assert DATES.predict(model, ["22 November 2026", "nov 22, 26", "Sunday 22/11/2026",
                                  "22.11.2026", "NOVEMBER 22ND, 2026"]) == ["2026-11-22"] * 5
+    assert DATES.predict(model, ["June 03, 2031", "Friday 03 January 2020",
+                                 "November 03, 1957", "Tue Jun 03 2031"]) == [
+        "2031-06-03", "2020-01-03", "1957-11-03", "2031-06-03"]
 
 
 def test_shipped_sine_model_beats_repeating_the_last_period(device):
     model, _ = load_checkpoint(ROOT / "checkpoints" / "sine.safetensors", device)
     metrics = SINE.evaluate(model, n=400, seed=777)
     assert metrics["mse"] < metrics["baseline_mse"]
+
+
+def test_shipped_dates_model_reads_every_format(device):
+    """Every format people type, on fresh dates: at least 99% exactly right (issue 12)."""
+    model, _ = load_checkpoint(ROOT / "checkpoints" / "dates.safetensors", device)
+    scores = DATES.evaluate_formats(model, n_each=400, seed=2718)
+    assert set(scores) == set(FORMATS)
+    worst = min(scores, key=scores.get)
+    assert scores[worst] >= 0.99, (worst, scores[worst])

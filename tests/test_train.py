@@ -129,3 +129,41 @@ def test_lr_warms_up_then_decays():
 def test_train_rejects_bad_settings():
     with pytest.raises(ValueError):
         train(tiny("sort"), TASKS["sort"], steps=10, lr=-1.0)
+
+
+class _Scripted(type(TASKS["sort"])):
+    """The sort task with scripted evaluations: eval_n examples look perfect, any other count
+    looks hopeless, so a run stops at its target only if it never takes a second look."""
+
+    train_defaults = dict(steps=40, lr=3e-3, batch_size=8, warmup=2, eval_every=7, eval_n=33,
+                          confirm_n=0)
+
+    def evaluate(self, model, n=2000, seed=1234):
+        ok = float(n == self.train_defaults["eval_n"])
+        return {"token_acc": ok, "exact": ok}
+
+
+def test_evaluation_cadence_comes_from_the_task_defaults():
+    task = _Scripted()
+    r = train(tiny("sort"), task, target={"exact": 2.0})          # unreachable: every eval runs
+    assert [s for s, _ in r.evals] == [7, 14, 21, 28, 35, 40]
+    r = train(tiny("sort"), task, eval_every=10, target={"exact": 2.0})
+    assert [s for s, _ in r.evals] == [10, 20, 30, 40]           # the call overrides them
+
+
+def test_a_target_met_on_a_small_sample_is_confirmed_before_stopping():
+    task = _Scripted()
+    r = train(tiny("sort"), task, target={"exact": 0.95})
+    assert r.stopped == "target" and r.steps == 7               # no second look: stops at once
+    r = train(tiny("sort"), task, target={"exact": 0.95}, confirm_n=500)
+    assert r.stopped == "done" and r.steps == 40                # the second look never agrees
+
+
+def test_parameters_own_their_memory_after_training_even_when_cancelled():
+    cancel = threading.Event()
+    model = tiny("sort")
+    train(model, TASKS["sort"], steps=50, batch_size=8, eval_every=0,
+          callbacks=[{"on_step": lambda s, l, r: s == 3 and cancel.set()}], cancel=cancel)
+    storages = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    assert len(storages) == len(list(model.parameters()))    # a checkpoint can be written
+    assert all(p.grad is None for p in model.parameters())

@@ -4,15 +4,8 @@
 cross-attention of a trained model draws the alignment figure of Bahdanau et al. (2015): to write
 the month digits the decoder looks at "November", to write the year it looks at "2026".
 
-Dates run from 1900-01-01 to 2099-12-31. Day and month order is fixed per format, never guessed:
-with slashes or dots and the year last the order is always day/month/year ("22/11/2026",
-"22.11.2026"); with the year first it is year/month/day ("2026/11/22"). Formats with a two-digit
-year ("nov 22, 26", "22 Nov '26") mean 2000-2099. Every format appears as written, all lower
-case or all upper case.
-
-Data generation is vectorised: every piece of text a format uses (day numbers, ordinals, month and
-weekday names, years, separators) sits in one padded table of character ids; a batch picks, per
-row, a date, a format and a case, looks its pieces up in that table and scatters them into place.
+The formats, the vectorised data generation and the date checks (`is_valid_iso_date`) are in
+core/tasks/date_formats.py.
 
 Attention labels: source characters for the encoder; the decoder's input tokens (<bos>, then the
 output so far) for decoder self-attention; for cross-attention each query row is labelled with the
@@ -20,85 +13,16 @@ character that position writes, so the heatmap reads like the translation alignm
 """
 from __future__ import annotations
 
-import datetime
-import re
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ..decode import DecodeSetup
 from .base import IGNORE, Inspection, LabelPairs, Task, scores_and_masks, squeeze_batch
+from .date_formats import (CASES, FORMATS, OUT_LEN, SRC_SYMBOLS, WEEKDAYS, DateSource,
+                           is_valid_iso_date, read_date)
 from .vocab import BOS, EOS, PAD, Vocab
 
-FIRST_YEAR, LAST_YEAR = 1900, 2099
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")     # English names (calendar's follow the locale)
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-# The formats, as pieces in braces: D 22 / 5, DD 05, Dth 22nd, Month November, Mon Nov, M 11 / 5,
-# MM 05, YYYY 2026, YY 26 (= 2000-2099), Weekday Sunday, Wkd Sun; anything else is literal text.
-FORMATS = (
-    "{D} {Month} {YYYY}",                 # 22 November 2026
-    "{D} {Mon} {YYYY}",                   # 22 Nov 2026
-    "{Dth} {Month} {YYYY}",               # 22nd November 2026
-    "{Dth} of {Month} {YYYY}",            # 22nd of November 2026
-    "{Month} {D}, {YYYY}",                # November 22, 2026
-    "{Month} {Dth}, {YYYY}",              # November 22nd, 2026
-    "{Mon} {D}, {YY}",                    # Nov 22, 26
-    "{Mon} {D} {YYYY}",                   # Nov 22 2026
-    "{D} {Mon} '{YY}",                    # 22 Nov '26
-    "{Weekday} {DD}/{MM}/{YYYY}",         # Sunday 22/11/2026
-    "{Weekday}, {Month} {D}, {YYYY}",     # Sunday, November 22, 2026
-    "{Wkd}, {D} {Mon} {YYYY}",            # Sun, 22 Nov 2026
-    "{DD}/{MM}/{YYYY}",                   # 22/11/2026
-    "{D}/{M}/{YYYY}",                     # 5/3/2026 (day first)
-    "{DD}.{MM}.{YYYY}",                   # 22.11.2026
-    "{DD}-{Mon}-{YYYY}",                  # 22-Nov-2026
-    "{YYYY}/{MM}/{DD}",                   # 2026/11/22
-    "{YYYY}.{MM}.{DD}",                   # 2026.11.22
-    "{YYYY}-{MM}-{DD}",                   # 2026-11-22 (already ISO: copy it)
-)
-CASES = ("as written", "lower", "upper")
-CASE_PROBS = (0.5, 0.3, 0.2)
-SRC_SYMBOLS = (" ',-./0123456789" + "".join(chr(c) for c in range(65, 91))
-               + "".join(chr(c) for c in range(97, 123)))
-OUT_LEN = 10                              # "YYYY-MM-DD"
-
-
-def _ordinal(d: int) -> str:
-    suffix = "th" if 10 <= d % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(d % 10, "th")
-    return f"{d}{suffix}"
-
-
-# field -> (value column, strings indexed by value): columns 0 day-1, 1 month-1, 2 year-1900,
-# 3 weekday (Monday = 0).
-_YEARS = range(FIRST_YEAR, LAST_YEAR + 1)
-FIELDS = {
-    "D": (0, [str(d) for d in range(1, 32)]),
-    "DD": (0, [f"{d:02d}" for d in range(1, 32)]),
-    "Dth": (0, [_ordinal(d) for d in range(1, 32)]),
-    "Month": (1, list(MONTHS)),
-    "Mon": (1, [m[:3] for m in MONTHS]),
-    "M": (1, [str(m) for m in range(1, 13)]),
-    "MM": (1, [f"{m:02d}" for m in range(1, 13)]),
-    "YYYY": (2, [str(y) for y in _YEARS]),
-    "YY": (2, [f"{y % 100:02d}" for y in _YEARS]),
-    "Weekday": (3, list(WEEKDAYS)),
-    "Wkd": (3, [w[:3] for w in WEEKDAYS]),
-}
-
-
-def _day_table():
-    """(n_days, 4) long: day-1, month-1, year-1900, weekday of every date 1900-01-01..2099-12-31."""
-    days = np.arange(f"{FIRST_YEAR}-01-01", f"{LAST_YEAR + 1}-01-01", dtype="datetime64[D]")
-    months = days.astype("datetime64[M]")
-    years = days.astype("datetime64[Y]")
-    cols = [(days - months).astype(np.int64),                               # day - 1
-            months.astype(np.int64) % 12,                                    # month - 1
-            years.astype(np.int64) + 1970 - FIRST_YEAR,                      # year - 1900
-            (days.astype(np.int64) + 3) % 7]                                 # 1970-01-01: Thursday
-    return torch.from_numpy(np.stack(cols, 1))                               # (N, 4)
+__all__ = ["TASK", "DatesTask", "CASES", "FORMATS", "WEEKDAYS", "is_valid_iso_date"]
 
 
 class DatesTask(Task):
@@ -114,10 +38,17 @@ class DatesTask(Task):
     vocab = Vocab(SRC_SYMBOLS)                # source characters
     tgt_vocab = Vocab("0123456789-")          # output characters
     max_input_len = 40
+    # One decoder layer and d_ff 2·d_model: a step costs 0.6x the 2-layer, d_ff 4·d_model model
+    # and reaches 99% exact in as many steps (seed 0: 750 at batch 64 either way). Batch 64 at
+    # lr 1e-2 (seed 0: 600 steps) costs 0.375x the old batch 128 at 5e-3 (500 steps) to the
+    # target; the zoo trains longer at batch 128 so that every format reaches 99%.
     config = dict(src_vocab_size=len(vocab), tgt_vocab_size=len(tgt_vocab), d_model=64,
-                  n_heads=4, n_layers=2, max_len=max_input_len, pos="learned")
-    train_defaults = dict(steps=700, lr=5e-3, batch_size=128, warmup=100)
-    zoo = {"seed": 0, "steps": 1500, "preset": None, "overrides": {}}
+                  n_heads=4, n_layers=2, n_dec_layers=1, d_ff=128, max_len=max_input_len,
+                  pos="learned")
+    train_defaults = dict(steps=800, lr=1e-2, batch_size=64, warmup=50, eval_every=25,
+                          eval_n=256, confirm_n=1000)
+    zoo = {"seed": 0, "steps": 3000, "preset": None, "overrides": {}, "batch_size": 128,
+           "lr": 5e-3}
     examples = ("22 November 2026", "nov 22, 26", "Sunday 22/11/2026", "22.11.2026",
                 "November 22nd, 2026", "2026/11/22", "Sun, 22 Nov 2026", "22nd of March 1999",
                 "THURSDAY, JULY 4, 1985")
@@ -125,87 +56,14 @@ class DatesTask(Task):
     formats = FORMATS
 
     def __init__(self):
-        self._tables = None
+        self.source = DateSource(self.vocab, self.tgt_vocab)
 
-    # -- vectorised generation ---------------------------------------------------------------
-    def _build(self):
-        """Piece table, per-format slot plans and date ranges (built once, read-only)."""
-        strings, field_base, literal = [""], {}, {"": 0}
-        for f, (_, values) in FIELDS.items():
-            field_base[f] = len(strings)
-            strings += values
-        plans = []
-        for fmt in FORMATS:
-            plan = []
-            for i, part in enumerate(re.split(r"\{(\w+)\}", fmt)):
-                if i % 2:                                  # a field
-                    plan.append((field_base[part], FIELDS[part][0] + 1))
-                elif part:                                 # literal text
-                    if part not in literal:
-                        literal[part] = len(strings)
-                        strings.append(part)
-                    plan.append((literal[part], 0))
-            plans.append(plan)
-        K = max(len(p) for p in plans)
-        base = torch.zeros(len(FORMATS), K, dtype=torch.long)             # (F, K) table row
-        column = torch.zeros(len(FORMATS), K, dtype=torch.long)           # (F, K) 0 = constant
-        for f, plan in enumerate(plans):
-            for k, (b, c) in enumerate(plan):
-                base[f, k], column[f, k] = b, c
-        L = max(len(s) for s in strings)
-        chars = torch.full((len(strings), L), PAD, dtype=torch.long)      # (S, L)
-        for i, s in enumerate(strings):
-            if s:
-                chars[i, :len(s)] = torch.tensor(self.vocab.encode(s))
-        lens = torch.tensor([len(s) for s in strings])                    # (S,)
-        days = _day_table()                                               # (N, 4)
-        first_2000 = int((days[:, 2] == 2000 - FIRST_YEAR).nonzero()[0])
-        two_digit = torch.tensor(["{YY}" in f for f in FORMATS])
-        lo = torch.where(two_digit, first_2000, 0)                        # (F,)
-        ids = torch.arange(len(self.vocab))
-        lower, upper = ids.clone(), ids.clone()
-        for c in SRC_SYMBOLS:
-            if c.isalpha():
-                lower[self.vocab.stoi[c]] = self.vocab.stoi[c.lower()]
-                upper[self.vocab.stoi[c]] = self.vocab.stoi[c.upper()]
-        self._tables = dict(base=base, column=column, chars=chars, lens=lens, days=days, lo=lo,
-                            n_days=len(days), case_probs=torch.tensor(CASE_PROBS),
-                            case_map=torch.stack([ids, lower, upper]))        # (3, V)
-        return self._tables
-
-    def sample(self, batch_size: int, generator: torch.Generator) -> dict:
+    # -- data (date_formats.DateSource) ------------------------------------------------------
+    def sample(self, batch_size: int, generator: torch.Generator, fmt=None) -> dict:
         """CPU tensors: src (B, Ts) padded source ids, tgt (B, 10) output ids, date (B, 3) of
-        (year, month, day), fmt (B,) index into FORMATS, case (B,) index into CASES."""
-        t = self._tables or self._build()
-        B = batch_size
-        fmt = torch.randint(len(FORMATS), (B,), generator=generator)     # (B,)
-        case = torch.multinomial(t["case_probs"], B, replacement=True,
-                                 generator=generator)                     # (B,)
-        lo = t["lo"][fmt]                                                 # (B,)
-        u = torch.rand(B, generator=generator, dtype=torch.float64)
-        day = lo + (u * (t["n_days"] - lo)).long().clamp(max=t["n_days"] - 1 - lo)
-        values = torch.cat([torch.zeros(B, 1, dtype=torch.long), t["days"][day]], 1)  # (B, 5)
-        piece = t["base"][fmt] + values.gather(1, t["column"][fmt])       # (B, K) table rows
-        chars, lens = t["chars"][piece], t["lens"][piece]                 # (B, K, L), (B, K)
-        start = lens.cumsum(1) - lens                                     # (B, K)
-        j = torch.arange(chars.size(2))
-        valid = j < lens[..., None]                                       # (B, K, L)
-        pos = start[..., None] + j                                        # (B, K, L)
-        row = torch.arange(B)[:, None, None].expand_as(chars)             # (B, K, L)
-        src = torch.full((B, int(lens.sum(1).max())), PAD, dtype=torch.long)  # (B, Ts)
-        src[row[valid], pos[valid]] = chars[valid]
-        src = t["case_map"][case[:, None], src]                           # (B, Ts)
-        ymd = torch.stack([values[:, 3] + FIRST_YEAR, values[:, 2] + 1, values[:, 1] + 1], 1)
-        return {"src": src, "tgt": self._iso_ids(ymd), "date": ymd, "fmt": fmt, "case": case}
-
-    def _iso_ids(self, ymd: torch.Tensor) -> torch.Tensor:
-        """(B, 3) year, month, day -> (B, 10) target ids of "YYYY-MM-DD"."""
-        y, m, d = ymd.unbind(1)
-        sep = torch.full_like(y, -1)                                      # the dashes
-        digits = torch.stack([y // 1000, y // 100 % 10, y // 10 % 10, y % 10, sep,
-                              m // 10, m % 10, sep, d // 10, d % 10], 1)  # (B, 10)
-        zero, dash = self.tgt_vocab.stoi["0"], self.tgt_vocab.stoi["-"]
-        return torch.where(digits < 0, dash, digits + zero)
+        (year, month, day), fmt (B,) index into FORMATS, case (B,) index into CASES; `fmt`
+        (an int or (B,) tensor) fixes the formats instead of drawing them evenly."""
+        return self.source.sample(batch_size, generator, fmt)
 
     def batch(self, batch_size: int, generator: torch.Generator, device) -> dict:
         """src (B, Ts); tgt_in (B, 11) = <bos> + date; y (B, 11) = date + <eos>."""
@@ -235,6 +93,21 @@ class DatesTask(Task):
             exact += int(ok.all(1).sum())
             chars += int(ok[:, :OUT_LEN].sum())
         return {"exact": exact / n, "char_acc": chars / (n * OUT_LEN)}
+
+    @torch.no_grad()
+    def evaluate_formats(self, model, n_each: int = 500, seed: int = 4321) -> dict:
+        """{format: exact} on n_each fresh dates written in each of FORMATS (every case, as
+        drawn), scored as in evaluate(): exact = greedy decoding writes the right date."""
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+        out = {}
+        for f, fmt in enumerate(FORMATS):
+            s = self.sample(n_each, gen, fmt=f)
+            src, tgt = s["src"].to(model.device), s["tgt"].to(model.device)     # (n, Ts), (n, 10)
+            bos = torch.full((n_each, 1), BOS, device=model.device)
+            eos = torch.full((n_each, 1), EOS, device=model.device)
+            ok = model(src, torch.cat([bos, tgt], 1)).logits.argmax(-1) == torch.cat([tgt, eos], 1)
+            out[fmt] = int(ok.all(1).sum()) / n_each                          # ok (n, 11)
+        return out
 
     def _generate(self, model, src, head_mask=None, steps=OUT_LEN + 1):
         """(B, steps) greedy output ids (PAD after an early stop)."""
@@ -314,23 +187,7 @@ class DatesTask(Task):
 
     def reference(self, text: str) -> str | None:
         """The true ISO date of a source written in one of FORMATS (any case), else None."""
-        text = self.parse(text)
-        for fmt in FORMATS:
-            parts = re.split(r"\{(\w+)\}", fmt)
-            pattern = "".join(f"(?P<{p}>" + "|".join(map(re.escape, sorted(
-                FIELDS[p][1], key=len, reverse=True))) + ")" if i % 2 else re.escape(p)
-                for i, p in enumerate(parts))
-            m = re.fullmatch(pattern, text, flags=re.IGNORECASE)
-            if not m:
-                continue
-            value = {FIELDS[p][0]: [v.lower() for v in FIELDS[p][1]].index(m.group(p).lower())
-                     for p in parts[1::2]}                   # column -> index into its strings
-            year = (2000 if "YY" in parts else FIRST_YEAR) + value[2]
-            try:
-                return datetime.date(year, value[1] + 1, value[0] + 1).isoformat()
-            except ValueError:                               # e.g. 31 February
-                continue
-        return None
+        return read_date(self.parse(text))
 
     def decoding_setup(self, example) -> DecodeSetup:
         """Source: the date's characters; prompt: [[<bos>]]; reference: the ISO date + <eos>

@@ -55,7 +55,9 @@ class DigitsTask(VisionTask):
     target = {"accuracy": 0.95}
     config = dict(image_size=8, patch_size=2, channels=1, n_classes=10, d_model=64, n_heads=4,
                   n_layers=2, pos="learned")
-    train_defaults = dict(steps=1500, lr=3e-3, batch_size=64, warmup=100)
+    # evaluate() scores the fixed 360-image held-out split: all of it, with no second look
+    train_defaults = dict(steps=1500, lr=3e-3, batch_size=64, warmup=100, eval_every=25,
+                          eval_n=N_TEST, confirm_n=0)
     zoo = {"seed": 0, "steps": 1500, "batch_size": 128, "preset": None, "overrides": {}}
     examples = ("0", "3", "7", "8", "sample 5")
     n_fixed = N_TEST             # the held-out split

@@ -25,10 +25,14 @@ class ReverseTask(TextDecoderTask):
     target = {"exact": 0.99}
     vocab = Vocab("0123456789" + SEP)
     seq_len = 2 * MAX_DIGITS + 2                  # digits, '>', digits, <eos>
-    config = dict(vocab_size=len(vocab), d_model=32, n_heads=2, n_layers=2, max_len=seq_len,
-                  pos="learned")
-    train_defaults = dict(steps=1500, lr=3e-3, batch_size=128, warmup=100)
-    zoo = {"seed": 0, "steps": 2000, "preset": None, "overrides": {}}
+    # d_ff 2·d_model (0.74x the step cost), batch 64 at lr 1e-2 over 1000 steps: seeds 0-2
+    # reach 99% exact at 650-675 steps (evaluated every 25), 0.34x the old cost to the target
+    # (batch 128, lr 3e-3 over 1500 steps: 900-1000 steps).
+    config = dict(vocab_size=len(vocab), d_model=32, n_heads=2, n_layers=2, d_ff=64,
+                  max_len=seq_len, pos="learned")
+    train_defaults = dict(steps=1000, lr=1e-2, batch_size=64, warmup=50, eval_every=25,
+                          eval_n=256, confirm_n=1000)
+    zoo = {"seed": 0, "steps": 2000, "preset": None, "overrides": {}, "batch_size": 128}
     examples = ("31415", "1234567890", "8675309", "2718281828459045")
     max_input_len = MAX_DIGITS
     probe_example = "31415926"

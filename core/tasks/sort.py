@@ -29,9 +29,14 @@ class SortTask(Task):
     bar = {"token_acc": 0.995, "exact": 0.97}
     target = {"token_acc": 0.99, "exact": 0.95}
     vocab = VOCAB
+    # d_ff 2·d_model: 0.74x the step cost of 4·d_model, no more steps to the target. lr 1e-2
+    # with the cosine ending at 300 steps: seeds 0-9 reach the live target at 200-270 steps
+    # (median 230; lr 5e-3 over 500 steps: 300-400). Evaluating 256 fresh examples every 10
+    # steps costs about 7% of the steps' time.
     config = dict(vocab_size=len(VOCAB), n_classes=len(VOCAB), head="tagger", d_model=32,
-                  n_heads=2, n_layers=2, max_len=MAX_LEN, pos="learned")
-    train_defaults = dict(steps=500, lr=5e-3, batch_size=128, warmup=50)
+                  n_heads=2, n_layers=2, d_ff=64, max_len=MAX_LEN, pos="learned")
+    train_defaults = dict(steps=300, lr=1e-2, batch_size=128, warmup=30, eval_every=10,
+                          eval_n=256, confirm_n=1000)
     zoo = {"seed": 0, "steps": 2000, "preset": None, "overrides": {}}
     examples = ("3 1 2", "9 8 7 6 5 4 3 2 1", "5 3 8 1 9 2 7", "4 4 1 4 2 2 9 1 1 3 7 5")
     max_input_len = MAX_LEN
