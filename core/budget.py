@@ -27,6 +27,7 @@ import os
 from dataclasses import dataclass
 
 from .config import Seq2SeqConfig, TransformerConfig, ViTConfig, parameter_count
+from .rnn_config import RNNConfig
 
 BYTES = 4                                   # float32
 MEMORY_LIMIT_BYTES = 2_000_000_000
@@ -132,6 +133,10 @@ def config_cost(cfg: TransformerConfig, tokens: int | None = None,
     """The Cost of one forward of the model `cfg` describes. tokens: the input's length
     (default cfg.max_len); target_tokens: a seq2seq model's target length (default max_len).
     A ViT's length is fixed by its config (tokens is ignored)."""
+    if isinstance(cfg, RNNConfig):
+        return rnn_cost(cfg, cfg.max_len if tokens is None else tokens,
+                        cfg.max_len if target_tokens is None else target_tokens,
+                        batch=batch, recorded=recorded)
     common = dict(n_heads=cfg.n_heads, d_model=cfg.d_model, d_ff=cfg.ff_dim,
                   n_params=parameter_count(cfg), batch=batch, recorded=recorded)
     if isinstance(cfg, ViTConfig):
@@ -143,6 +148,23 @@ def config_cost(cfg: TransformerConfig, tokens: int | None = None,
                             src_tokens=tokens, tgt_tokens=cfg.max_len if target_tokens is None
                             else target_tokens, **common)
     return sequence_cost(n_layers=cfg.n_layers, tokens=tokens, **common)
+
+
+def rnn_cost(cfg: RNNConfig, src_tokens: int, tgt_tokens: int, *, batch: int = 1,
+             recorded: bool = True) -> Cost:
+    """A GRU encoder-decoder with additive attention (core.models.rnn): one head of weights,
+    (B, 1, Tt, Ts); per decoding step the additive attention's (B, Ts, d_attn) tanh hidden
+    and the projected keys; the encoder's states (B, Ts, d_memory) and the decoder's features
+    (B, Tt, d_hidden + d_memory + d_emb), ACTIVATION_MULTIPLE times over for the GRUs' gates."""
+    batch = _count(batch, "batch", 1)
+    Ts, Tt = _count(src_tokens, "src_tokens"), _count(tgt_tokens, "tgt_tokens")
+    weights = batch * Tt * Ts * BYTES if cfg.attention else 0                 # (B, 1, Tt, Ts)
+    step = 2 * batch * Ts * cfg.d_attn * BYTES                               # keys + tanh
+    act = ACTIVATION_MULTIPLE * batch * (Ts * cfg.d_memory + Tt * (
+        cfg.d_hidden + cfg.d_memory + cfg.d_emb)) * BYTES
+    return Cost(weights_bytes=weights if recorded else 0,
+                scores_bytes=weights if recorded else 0, working_bytes=step + act,
+                parameter_bytes=cfg.parameter_count() * BYTES)
 
 
 def memory_limit() -> int:

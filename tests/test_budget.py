@@ -53,6 +53,23 @@ def test_weights_estimate_equals_what_a_forward_returns(kind):
     assert config_cost(cfg, tokens=7, target_tokens=5, batch=3, recorded=False).weights_bytes == 0
 
 
+@pytest.mark.parametrize("attention", [True, False])
+def test_rnn_estimate_counts_its_one_head_exactly(attention):
+    """The GRU encoder-decoder's (B, 1, Tt, Ts) weights and its parameters, as returned."""
+    from core.rnn_config import RNNConfig
+    cfg = RNNConfig(d_emb=8, d_hidden=16, d_attn=12, attention=attention)
+    model = build_model(cfg).eval()
+    src = torch.randint(1, cfg.src_vocab_size, (3, 7))                    # (B, Ts)
+    tgt = torch.randint(1, cfg.tgt_vocab_size, (3, 5))                    # (B, Tt)
+    with torch.no_grad():
+        out = model(src, tgt, return_attention=True)
+    held = sum(t.numel() * t.element_size() for t in (out.attention or {}).values())
+    cost = config_cost(cfg, tokens=7, target_tokens=5, batch=3)
+    assert cost.weights_bytes == held == (3 * 5 * 7 * 4 if attention else 0)
+    assert cost.parameter_bytes == 4 * model.num_parameters()
+    assert config_cost(cfg.replace(max_len=64)).total > cost.total
+
+
 def test_seq2seq_counts_cross_attention_from_target_to_source():
     cost = seq2seq_cost(n_layers=2, n_dec_layers=3, n_heads=4, d_model=32, src_tokens=10,
                         tgt_tokens=6)
