@@ -74,7 +74,10 @@ def test_the_new_task_is_in_the_model_picker_and_the_explorer(copy_task):
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     at.switch_page("pages/explorer.py").run()
     ok(at)
-    assert at.selectbox(key="model").options == ["copy"]
+    # the one checkpoint in the folder comes first; pretrained models found on disk follow
+    options = at.selectbox(key="model").options
+    assert options[0] == "copy" and options.count("copy") == 1
+    assert all("/" in o for o in options[1:]), options
     assert any("Task **copy**" in c.value for c in at.sidebar.caption)
     at.text_input(key="input").input("4 2 7").run()
     ok(at)
