@@ -66,7 +66,9 @@ def test_every_page_renders_in_both_modes(presenter):
     for file in PAGE_FILES:
         at.switch_page(f"pages/{file}").run()
         ok(at)
-        assert at.title, f"{file}: no title"
+        # On a projector the explorer gives its title's height to the map (the menu names the
+        # page); every other page keeps its title.
+        assert at.title or (presenter and file == "explorer.py"), f"{file}: no title"
         # the shared sidebar (app.py's) is on every page
         assert at.sidebar.toggle(key="presenter").value is presenter, file
         if file != "home.py":
