@@ -48,6 +48,8 @@ SWITCH_JS = """<script>/* run %(run)d */
 })();
 </script>"""
 
+CAPITALISE_CSS = "<style>.st-key-theme button p { text-transform: capitalize; }</style>"
+
 # Streamlit sizes its type in rem, so a larger root font scales text, widgets and spacing
 # together; headings, widget labels and captions get an extra step for the back rows.
 PRESENTER_CSS = """
@@ -122,10 +124,11 @@ def theme_control() -> None:
     if browser and ss.get(SEEN) not in (None, browser) and chosen() != browser:
         ss[THEME] = browser                           # changed in the ⋮ menu: that is the choice
     ss[SEEN] = browser
+    # No format_func: a bound widget keeps its *shown* option in the URL, and the link should
+    # read ?theme=dark, not ?theme=%3Amaterial%2Fdark_mode%3A+Dark. CSS capitalises the labels.
+    st.html(CAPITALISE_CSS)
     st.segmented_control(
         "Theme", MODES, key=THEME, bind="query-params",
-        format_func=lambda m: {"light": ":material/light_mode: Light",
-                               "dark": ":material/dark_mode: Dark"}[m],
         help="Kept in the link (?theme=dark), so a reload or a shared link opens in it. "
              "With neither chosen the app follows the browser's setting.")
     want = chosen()
