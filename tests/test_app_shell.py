@@ -66,7 +66,8 @@ def test_every_page_renders_in_both_modes(presenter):
     for file in PAGE_FILES:
         at.switch_page(f"pages/{file}").run()
         ok(at)
-        assert at.title, f"{file}: no title"
+        # the explorer drops its title on a projector (the menu names it; room for the map)
+        assert at.title or (presenter and file == "explorer.py"), f"{file}: no title"
         # the shared sidebar (app.py's) is on every page
         assert at.sidebar.toggle(key="presenter").value is presenter, file
         if file != "home.py":
@@ -127,6 +128,19 @@ def test_the_model_and_input_survive_a_visit_to_another_page():
     ok(at)
     assert at.selectbox(key="model").value == row["name"]
     assert at.text_input(key="input").value == text and not at.error
+
+
+def test_the_explorer_box_is_filled_after_inside_a_transformer():
+    """Both pages draw a box under the key "input" (other labels, so other widgets): the
+    explorer's box shows its own default, not an empty box and an error, after a visit."""
+    at = app().run()
+    at.switch_page("pages/transformer.py").run()
+    ok(at)
+    model = at.selectbox(key="model").value
+    at.switch_page("pages/explorer.py").run()
+    ok(at)
+    assert at.selectbox(key="model").value == model
+    assert at.text_input(key="input").value and not at.error, [e.value for e in at.error]
 
 
 def test_decoding_steps_on_the_arrow_keys():
