@@ -56,7 +56,7 @@ def free_port() -> int:
 class Server:
     """`streamlit run app.py` (or the patched variant) on a free loopback port."""
 
-    def __init__(self, patched_dir: Path | None = None):
+    def __init__(self, patched_dir: Path | None = None, cwd: Path = ROOT):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         if patched_dir is None:
@@ -65,7 +65,7 @@ class Server:
             cmd = [sys.executable, "-c", PATCHED, str(patched_dir), "run", "app.py"]
         self.log = tempfile.TemporaryFile()
         self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen(cmd + ["--server.port", str(self.port)] + FLAGS, cwd=ROOT,
+        self.proc = subprocess.Popen(cmd + ["--server.port", str(self.port)] + FLAGS, cwd=cwd,
                                      stdout=self.log, stderr=subprocess.STDOUT)
 
     def wait_healthy(self, seconds: float = 60) -> float:

@@ -1,10 +1,12 @@
 """What a user waits for, measured in headless Chromium against a real `streamlit run` server.
 
-    python bench/browser_speed.py [--cold 3] [--repeats 5]
+    python bench/browser_speed.py [--cold 3] [--repeats 5] [--only cold]
 
 Prints a table of medians (not a test; nothing is asserted):
   * cold start: from Popen to GET /_stcore/health == ok, from Popen to the home page's title
-    drawn, and from "server healthy" to that title (target: under 5 s);
+    drawn, and from "server healthy" to that title (target: 2 s, issue 14), beside the same
+    measure of a bare Streamlit app drawing the same title with the same config (same run,
+    interleaved), whose ratio says what the app adds on a busy machine;
   * explorer, head change: from the click on another head in the "Head" selectbox to the frame
     in which the new heatmap is drawn (its title names the new head and it has T rows), at 32
     and 256 tokens (target: under 1 s at 256);
@@ -35,10 +37,22 @@ from pathlib import Path
 from browser_harness import CHROMIUM_ARGS, ROOT, WAIT_MS, Server, idle, new_page, timed_click
 
 # ----------------------------------------------------------------------------- measurements
-def cold_start(browser, blocked: list) -> tuple[dict, Server]:
+# The same-run baseline for the cold start: Streamlit itself, with the app's config, serving a
+# page that draws the same title and nothing else.
+BARE_APP = 'import streamlit as st\nst.title("Attention Visualizer")\n'
+
+
+def bare_app(folder: Path) -> Path:
+    (folder / ".streamlit").mkdir()
+    shutil.copy(ROOT / ".streamlit" / "config.toml", folder / ".streamlit" / "config.toml")
+    (folder / "app.py").write_text(BARE_APP)
+    return folder
+
+
+def cold_start(browser, blocked: list, cwd: Path = ROOT) -> tuple[dict, Server]:
     """One cold start; the server is left running for the next measurement."""
     page = new_page(browser, blocked)
-    server = Server()
+    server = Server(cwd=cwd)
     healthy = server.wait_healthy()
     page.goto(server.url + "/")
     page.locator("h1", has_text="Attention Visualizer").wait_for()
@@ -122,10 +136,30 @@ def row(what: str, values: list[float], target: float | None = None) -> str:
     return f"{what:48s} {med:8.2f} s  {spread:>12s}  {len(values):4d}  {verdict}"
 
 
+def head_changes(browser, repeats: int, blocked: list) -> dict:
+    """Head changes at 32 and 256 tokens on a server of its own holding the 256-token sort
+    encoder -> {tokens: [seconds]}."""
+    with tempfile.TemporaryDirectory(prefix="attnviz-bench-") as folder:
+        untrained_sort(Path(folder))
+        server = Server(patched_dir=Path(folder))
+        try:
+            server.wait_healthy()
+            heads = {}
+            for tokens in (32, 256):
+                heads[tokens] = head_change(browser, server.url, tokens, repeats, blocked)
+                print(f"head change at {tokens} tokens:",
+                      " ".join(f"{t:.2f}" for t in heads[tokens]), flush=True)
+        finally:
+            server.stop()
+    return heads
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cold", type=int, default=3, help="cold starts (default 3)")
     ap.add_argument("--repeats", type=int, default=5, help="runs per interaction (default 5)")
+    ap.add_argument("--only", choices=["all", "cold"], default="all",
+                    help="cold: the cold starts alone (no train or head-change runs)")
     args = ap.parse_args(argv)
     if shutil.which("chromium") is None:
         print("no Chromium (shutil.which('chromium') is None)", file=sys.stderr)
@@ -134,34 +168,32 @@ def main(argv=None) -> int:
 
     load0 = os.getloadavg()
     blocked: list[str] = []
-    cold, server = [], None
+    cold, bare, server = [], [], None
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"),
                                     args=CHROMIUM_ARGS)
         try:
-            for i in range(args.cold):
+            bare_dir = bare_app(Path(tempfile.mkdtemp(prefix="attnviz-bare-")))
+            for i in range(args.cold):                    # baseline and app, interleaved
+                result, bare_server = cold_start(browser, blocked, bare_dir)
+                bare_server.stop()
+                bare.append(result)
                 if server is not None:
                     server.stop()
                 result, server = cold_start(browser, blocked)
                 cold.append(result)
                 print(f"cold start {i + 1}: " + ", ".join(f"{k} {v:.2f} s"
-                                                         for k, v in result.items()), flush=True)
-            train = train_start(browser, server.url, args.repeats, blocked)
-            print("train:", " ".join(f"{t:.2f}" for t in train), flush=True)
+                                                         for k, v in result.items())
+                      + f"; bare Streamlit: healthy_drawn {bare[-1]['healthy_drawn']:.2f} s",
+                      flush=True)
+            shutil.rmtree(bare_dir, ignore_errors=True)
+            if args.only == "all":
+                train = train_start(browser, server.url, args.repeats, blocked)
+                print("train:", " ".join(f"{t:.2f}" for t in train), flush=True)
             server.stop()
             server = None
-            with tempfile.TemporaryDirectory(prefix="attnviz-bench-") as folder:
-                untrained_sort(Path(folder))
-                server = Server(patched_dir=Path(folder))
-                server.wait_healthy()
-                heads = {}
-                for tokens in (32, 256):
-                    heads[tokens] = head_change(browser, server.url, tokens, args.repeats,
-                                                blocked)
-                    print(f"head change at {tokens} tokens:",
-                          " ".join(f"{t:.2f}" for t in heads[tokens]), flush=True)
-                server.stop()
-                server = None
+            if args.only == "all":
+                heads = head_changes(browser, args.repeats, blocked)
         finally:
             if server is not None:
                 server.stop()
@@ -174,17 +206,23 @@ def main(argv=None) -> int:
     print(row("cold start: Popen -> server healthy", [c["popen_healthy"] for c in cold]))
     print(row("cold start: Popen -> home page drawn", [c["popen_drawn"] for c in cold]))
     print(row("cold start: server healthy -> home page drawn",
-              [c["healthy_drawn"] for c in cold], 5))
-    print(row("explorer: head change -> heatmap drawn, 32 tok", heads[32]))
-    print(row("explorer: head change -> heatmap drawn, 256 tok", heads[256], 1))
-    print(row("train: Start -> first progress, 1st run", train[:1]))
-    if len(train) > 1:
-        print(row("train: Start -> first progress, later runs", train[1:]))
+              [c["healthy_drawn"] for c in cold], 2))
+    print(row("  baseline: a one-title Streamlit app, same", [c["healthy_drawn"] for c in bare]))
+    ratio = statistics.median(c["healthy_drawn"] for c in cold) / statistics.median(
+        c["healthy_drawn"] for c in bare)
+    print(f"{'  app / baseline (medians)':48s} {ratio:8.2f} x")
+    if args.only == "all":
+        print(row("explorer: head change -> heatmap drawn, 32 tok", heads[32]))
+        print(row("explorer: head change -> heatmap drawn, 256 tok", heads[256], 1))
+        print(row("train: Start -> first progress, 1st run", train[:1]))
+        if len(train) > 1:
+            print(row("train: Start -> first progress, later runs", train[1:]))
     print("-" * 96)
     print(f"machine: {os.cpu_count()} CPU cores, load average {load0[0]:.1f} before and "
           f"{load1[0]:.1f} after (1 min); Chromium headless, no GPU.")
-    print("256-token case: untrained sort encoder (max_len 256) with the sort task's input "
-          "limit raised to 256 in the benchmark's own server process only.")
+    if args.only == "all":
+        print("256-token case: untrained sort encoder (max_len 256) with the sort task's "
+              "input limit raised to 256 in the benchmark's own server process only.")
     if blocked:
         print(f"WARNING: {len(blocked)} request(s) to other hosts were aborted: "
               f"{sorted(set(blocked))[:5]}")

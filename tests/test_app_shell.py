@@ -131,6 +131,19 @@ def test_the_model_and_input_survive_a_visit_to_another_page():
     assert at.text_input(key="input").value == text and not at.error
 
 
+def test_the_explorer_box_is_filled_after_inside_a_transformer():
+    """Both pages draw a box under the key "input" (other labels, so other widgets): the
+    explorer's box shows its own default, not an empty box and an error, after a visit."""
+    at = app().run()
+    at.switch_page("pages/transformer.py").run()
+    ok(at)
+    model = at.selectbox(key="model").value
+    at.switch_page("pages/explorer.py").run()
+    ok(at)
+    assert at.selectbox(key="model").value == model
+    assert at.text_input(key="input").value and not at.error, [e.value for e in at.error]
+
+
 def test_decoding_steps_on_the_arrow_keys():
     at = app().run()
     at.switch_page("pages/decoding.py").run()

@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.saturation import DIMS
+from ui.learn.block import block_label
 
 from app_helpers import APP, decode, figures, ok, title
 
@@ -23,9 +24,9 @@ JUNK = {"empty": "", "spaces": "   ", "inf": "inf", "minus-inf": "-inf", "1e309"
         "nan": "nan", "negative": "-5", "huge": "9" * 40, "fraction": "2.5", "text": "abc",
         "long": "x" * 5000, "control": "\x00\x07\x1b[2J\r\n", "non-ascii": "日本語 ñ ١٢٣ 🙂",
         "path": "../../etc/passwd"}
-URL_PARAMS = {"attention_math.py": ("sat_d", "presenter"),
-              "positional.py": ("pe_n", "pe_d", "model", "presenter"),
-              "transformer.py": ("block", "input", "model", "presenter")}
+URL_PARAMS = {"attention_math.py": ("sat_d", "presenter", "theme"),
+              "positional.py": ("pe_n", "pe_d", "model", "presenter", "theme"),
+              "transformer.py": ("block", "input", "model", "presenter", "theme")}
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -54,6 +55,12 @@ def shown(at, start: str) -> list[dict]:
     return [f for f in figures(at) if plain(f).startswith(start)]
 
 
+def sizes_shown(at) -> bool:
+    """The model-size chart: titled by GPT-3's ratio to our largest usable model, or (when no
+    shipped model is usable, as under a tiny memory limit) by what it shows."""
+    return bool(shown(at, "GPT-3 has") or shown(at, "transformer sizes, published and ours"))
+
+
 # ----------------------------------------------------------------------------- URL junk
 @pytest.mark.parametrize("kind", list(JUNK))
 @pytest.mark.parametrize("page", list(URL_PARAMS))
@@ -61,6 +68,7 @@ def test_junk_in_every_url_parameter_is_ignored_or_clamped(page, kind):
     at = open_with(page, **{p: JUNK[kind] for p in URL_PARAMS[page]})
     no_traceback(at)
     assert at.sidebar.toggle(key="presenter").value is False       # only "true" turns it on
+    assert at.sidebar.button_group(key="theme").value is None      # only light / dark count
     if page == "attention_math.py":
         d = at.select_slider(key="sat_d").value
         assert d in DIMS
@@ -74,9 +82,12 @@ def test_junk_in_every_url_parameter_is_ignored_or_clamped(page, kind):
             assert any("became" in t.proto.body for t in at.toast)
         elif kind not in ("spaces",):
             assert n == 20 and any("ignored" in t.proto.body for t in at.toast)
+        model = at.selectbox(key="model")                  # the learned-table tab's picker
+        assert model.value == model.options[0]
     else:
         assert at.selectbox(key="model").value == at.selectbox(key="model").options[0]
-        assert at.selectbox(key="block").value in at.selectbox(key="block").options
+        block = at.selectbox(key="block")                  # options are the shown labels
+        assert block_label(block.value) in block.options
         # the junk input is refused with a message, or (if the task reads it) traced
         assert at.error or shown(at, "inside a")
 
@@ -94,20 +105,20 @@ def test_junk_in_the_block_input_gives_a_message(model, kind):
         assert not shown(at, "inside a")
     else:                                   # accepted: the figures are of this input
         assert shown(at, "inside a") and shown(at, "how much each sub-layer")
-    assert shown(at, "GPT-3 has")            # the rest of the page stands either way
+    assert sizes_shown(at)            # the rest of the page stands either way
 
 
 # ----------------------------------------------------------------------------- Q, K, V cells
 CELLS = {"nan": float("nan"), "inf": float("inf"), "minus-inf": float("-inf"),
          "huge": 1e309, "too-big": 1e6, "negative-big": -101.0, "none": None, "text": "abc",
          "empty": "", "spaces": "   ", "control": "\x00\x1b", "long": "7" * 5000,
-         "non-ascii": "٣", "inf-text": "inf", "nan-text": "NaN"}
+         "non-ascii": "日本", "inf-text": "inf", "nan-text": "NaN"}
 
 
 @pytest.mark.parametrize("kind", list(CELLS))
 def test_a_junk_cell_in_q_k_or_v_is_named_and_refused(kind):
     at = open_with("attention_math.py")
-    for table, name in ((0, "Q"), (2, "V")):
+    for table, name in ((0, "Q"), (1, "K"), (2, "V")):
         key = at.data_editor[table].key
         at.session_state[key] = {"edited_rows": {"1": {"d2": CELLS[kind]}}, "added_rows": [],
                                  "deleted_rows": []}
@@ -190,7 +201,7 @@ def test_a_block_over_the_memory_limit_is_refused(monkeypatch):
     no_traceback(at)
     [message] = [e.value for e in at.error]
     assert message.startswith("This input needs about") and "the limit is" in message
-    assert not shown(at, "inside a") and shown(at, "GPT-3 has")
+    assert not shown(at, "inside a") and sizes_shown(at)
 
 
 def test_a_block_run_that_runs_out_of_memory_ends_with_a_message(monkeypatch):
@@ -202,7 +213,7 @@ def test_a_block_run_that_runs_out_of_memory_ends_with_a_message(monkeypatch):
     at = open_with("transformer.py", input="58+67")
     no_traceback(at)
     assert any("ran out of memory" in e.value for e in at.error), [e.value for e in at.error]
-    assert shown(at, "GPT-3 has")
+    assert sizes_shown(at)
     monkeypatch.undo()
     at.text_input(key="input").input("7+5").run()               # the session goes on
     no_traceback(at)

@@ -9,7 +9,8 @@ another browser would lose it. The sidebar's Theme control (`theme_control()`) i
 URL (?theme=dark) and sets Streamlit's real theme for this browser tab: when the tab shows the
 other one, a small script picks the chosen entry of the ⋮ menu's theme switch (which Streamlit
 also remembers in the browser, so a reload opens in it at once). A change made in the ⋮ menu
-becomes the control's value on the next run. `dark()` is what every page passes to the figure
+becomes the control's value at once: an in-page watcher reports the page's new theme, which
+reruns the script (Streamlit itself would not rerun, leaving light figures on a dark page). `dark()` is what every page passes to the figure
 builders (`dark=dark()`): the session's choice, else the theme the browser reports.
 """
 from __future__ import annotations
@@ -47,6 +48,33 @@ SWITCH_JS = """<script>/* run %(run)d */
   open();
 })();
 </script>"""
+
+WATCH_KEY = "theme_watch"     # the in-page theme watcher component (ui.theme only)
+# Streamlit does not rerun the script when the ⋮ menu changes the theme, so the figures (drawn
+# on the server for one background) would stay light on a dark page. This in-page module (a v2
+# component: no iframe, no network) reports the page's theme when it changes, which reruns the
+# script with that theme as the choice. The page background's luminance says which it is.
+WATCH_JS = r"""
+export default function (component) {
+  const { setTriggerValue } = component;
+  const mode = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const m = app && getComputedStyle(app).backgroundColor.match(/[0-9.]+/g);
+    if (!m) return null;
+    const [r, g, b] = m.map(Number);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b < 128 ? "dark" : "light";
+  };
+  let last = mode();
+  const timer = setInterval(() => {
+    const now = mode();
+    if (now && now !== last) { last = now; setTriggerValue("theme", now); }
+  }, 250);
+  return () => clearInterval(timer);
+}
+"""
+_watch = st.components.v2.component("attention_theme_watch", js=WATCH_JS)
+
+CAPITALISE_CSS = "<style>.st-key-theme button p { text-transform: capitalize; }</style>"
 
 # Streamlit sizes its type in rem, so a larger root font scales text, widgets and spacing
 # together; headings, widget labels and captions get an extra step for the back rows.
@@ -122,14 +150,24 @@ def theme_control() -> None:
     if browser and ss.get(SEEN) not in (None, browser) and chosen() != browser:
         ss[THEME] = browser                           # changed in the ⋮ menu: that is the choice
     ss[SEEN] = browser
+    # No format_func: a bound widget keeps its *shown* option in the URL, and the link should
+    # read ?theme=dark, not ?theme=%3Amaterial%2Fdark_mode%3A+Dark. CSS capitalises the labels.
+    st.html(CAPITALISE_CSS)
     st.segmented_control(
         "Theme", MODES, key=THEME, bind="query-params",
-        format_func=lambda m: {"light": ":material/light_mode: Light",
-                               "dark": ":material/dark_mode: Dark"}[m],
         help="Kept in the link (?theme=dark), so a reload or a shared link opens in it. "
              "With neither chosen the app follows the browser's setting.")
+    _watch(key=WATCH_KEY, width="content", height="content", on_theme_change=_page_changed)
     want = chosen()
     if want and browser and want != browser:
         ss[SWITCHES] = ss.get(SWITCHES, 0) + 1
         st.html(SWITCH_JS % {"want": want.title(), "run": ss[SWITCHES]},
                 unsafe_allow_javascript=True)
+
+
+def _page_changed() -> None:
+    """The watcher's callback: the page now shows this theme (the ⋮ menu, or the switch above);
+    it becomes the choice, so the figures of the rerun are drawn for it."""
+    value = (st.session_state.get(WATCH_KEY) or {}).get("theme")
+    if value in MODES:
+        st.session_state[THEME] = value

@@ -82,9 +82,10 @@ class PageInput:
     def __init__(self, page: str, task, default: str):
         self.memory = st.session_state.setdefault(f"{page}_inputs", {})
         self.task = task.name
-        mine = self.memory.get(self.task, default)
-        if st.session_state.get(INPUT) != mine:
-            st.session_state[INPUT] = mine       # a link's ?input= still wins on a fresh load
+        # Written even when equal: the value may belong to another page's box (another widget
+        # under the same key), which Streamlit drops with that widget, leaving this box empty.
+        # A link's ?input= still wins on a fresh load.
+        st.session_state[INPUT] = self.memory.get(self.task, default)
 
     def put(self, text: str) -> None:
         """Set the box (from a callback, before it is drawn) and remember it as this page's."""

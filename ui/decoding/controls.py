@@ -19,6 +19,7 @@ from core.safe_run import safe_run
 
 from .. import pretrained
 from ..state import CHOSEN_MODEL, INPUT
+from ..theme import dark as chosen_dark
 from ..widgets import BOX_MAX_CHARS, PageInput, box_limit, file_version, layer_head_pickers, memo
 from . import stepper
 
@@ -28,11 +29,8 @@ SAMPLE_KEY = "dec_sample"            # the sample picker of a task with numbered
 
 
 def dark() -> bool:
-    """Whether the browser shows the dark theme (swap for ui.theme.dark() once it exists)."""
-    try:
-        return getattr(st.context.theme, "type", "light") == "dark"
-    except Exception:                 # no browser context (bare mode)
-        return False
+    """Figures for the dark theme: the sidebar's Theme choice (?theme=dark), else the browser's."""
+    return chosen_dark()
 
 
 def encoders_note() -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import streamlit as st
-
 from viz import sizing
 
+from ..theme import dark as chosen_dark
 from . import run as er
 from .shown import Shown
 
@@ -19,8 +18,8 @@ PROJECTOR_H = 720
 
 
 def dark() -> bool:
-    """The browser shows Streamlit's dark theme (swap for ui.theme.dark() once it lands)."""
-    return getattr(st.context.theme, "type", "light") == "dark"
+    """Figures for the dark theme: the sidebar's Theme choice (?theme=dark), else the browser's."""
+    return chosen_dark()
 
 
 def fold_height(presenter: bool, window_h: int = PROJECTOR_H) -> int:

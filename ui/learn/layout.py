@@ -14,6 +14,7 @@ import streamlit as st
 from viz import sizing
 from viz.mathview import matrices_per_row, matrix_figure
 
+from ..theme import dark as chosen_dark
 from ..widgets import chart
 
 WINDOW = 1280                         # px: the window the Learn figures are laid out for
@@ -21,9 +22,8 @@ MAX_SHOWN = 20                        # characters of a rejected URL value quote
 
 
 def dark() -> bool:
-    """True when the browser shows Streamlit's dark theme (swap for ui.theme.dark() once the
-    shell has it)."""
-    return getattr(st.context.theme, "type", "light") == "dark"
+    """Figures for the dark theme: the sidebar's Theme choice (?theme=dark), else the browser's."""
+    return chosen_dark()
 
 
 def width(presenter: bool) -> int:

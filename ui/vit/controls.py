@@ -20,6 +20,7 @@ from core.grad_rollout import grad_rollout
 from core.safe_run import safe_run
 
 from ..state import DISCARD, FUSION, HEAD, LAYER, QUERY
+from ..theme import dark as chosen_dark
 from ..widgets import clamp, file_version, layer_head_pickers, memo
 
 MEMO_KEY = "vit_memo"                   # this page's inspections, per user (ui.widgets.memo)
@@ -52,9 +53,8 @@ def keep_state() -> None:
 
 
 def dark() -> bool:
-    """Whether the app is drawn on its dark theme (the ⋮ menu's choice). To be replaced by
-    ui.theme.dark() once the shared theme module has it."""
-    return getattr(getattr(st.context, "theme", None), "type", "light") == "dark"
+    """Figures for the dark theme: the sidebar's Theme choice (?theme=dark), else the browser's."""
+    return chosen_dark()
 
 
 # ----------------------------------------------------------------------------- links
