@@ -60,6 +60,9 @@ def _decode(data, max_bytes: int, max_pixels: int, finish):
                 if w * h > max_pixels or w < 1 or h < 1:
                     raise ValueError(f"the image is {w}×{h} pixels; at most {max_pixels:,} "
                                      "pixels are accepted")
+                if min(w, h) < 2 or max(w, h) > MAX_SIDE:          # as as_grey for arrays
+                    raise ValueError(f"the image is {w}×{h} pixels; each side must be "
+                                     f"2..{MAX_SIDE}")
                 img.load()
                 return finish(img)
     except ValueError:

@@ -143,3 +143,21 @@ def test_the_attention_row_is_the_model_s_own(folder, pt):
     tr = reference(pt)
     name = sorted(tr.steps[1].attention)[1]
     assert np.allclose(row_weights(at), tr.steps[1].attention[name][3].numpy(), atol=1e-6)
+
+
+def test_a_cache_that_goes_wrong_is_caught_on_the_page(folder, monkeypatch):
+    """The ✓ is earned: a KV cache that hands back wrong keys for the earlier tokens (the prompt
+    step is untouched) makes the cached run differ from the uncached one, and the page says so."""
+    from core.attention import KVCache
+    right = KVCache.update
+
+    def wrong(self, k, v):
+        keys, values = right(self, k, v)                                  # (B, H, T, d)
+        keys = keys.clone()
+        keys[:, :, : -k.size(-2)] *= 2.0                                  # stale keys corrupted
+        return keys, values
+    monkeypatch.setattr(KVCache, "update", wrong)
+    at = gpt2_page(folder)
+    [cache] = [c.value for c in at.caption if c.value.startswith("KV cache check")]
+    assert "✗" in cache and "✓" not in cache
+    monkeypatch.undo()

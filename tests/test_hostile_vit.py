@@ -89,14 +89,14 @@ def test_numbers_past_their_bounds(digits, key, bad):
 
 
 @pytest.mark.parametrize("path, message", [
-    ("/nonexistent/model", "does not exist"), ("/etc", "config.json"), ("\x00\x07", ""),
-    ("../../../../", "config.json"), ("x" * 1000, ""), ("ü∞🙂", "")])
+    ("/nonexistent/model", "There is no folder at"), ("/etc", "has no config.json"),
+    ("\x00\x07", ""), ("../../../../", "is a relative path"), ("x" * 1000, ""), ("ü∞🙂", "")])
 def test_the_folder_box_refuses_bad_paths(digits, path, message):
     at = open_page(digits)
     at.sidebar.text_input(key="pretrained_folder").input(path).run()
     at.sidebar.button(key="pretrained_open").click().run()
     ok(at)
-    assert at.sidebar.error and message in at.sidebar.error[0].value
+    assert at.sidebar.error and message in at.sidebar.error[0].value.replace("\\", "")
     assert titled(at, "layer 0 · head 0")                               # the page goes on
 
 
@@ -115,6 +115,8 @@ BAD_FILES = {
     "empty": (b"", "empty"),
     "too big": (b"\x89PNG" + b"\x00" * 2_100_000, "at most 2.0 MB"),
     "long side": (png(np.zeros((3, 5000, 3), dtype=np.uint8)), "5000×3 pixels"),
+    "one pixel": (png(np.full((1, 1, 3), 90, dtype=np.uint8)), "1×1 pixels; each side must be 2"),
+    "one row": (png(GOOD[:1]), "40×1 pixels; each side must be 2"),
     "bomb": (_bomb(), "pixels"),
     "gif": (png(GOOD, "GIF"), "not a PNG or JPEG"),
     "svg": (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "not a PNG or JPEG"),
@@ -127,7 +129,8 @@ def test_bad_uploads_get_a_message_and_no_result(digits, wide, model, kind):
     data, message = BAD_FILES[kind]
     at = open_page(digits) if model == "digits" else open_page("wide-vit", [wide])
     at.button_group(key="vit_source").set_value("upload").run()
-    at.file_uploader(key="vit_upload").upload("../../\x00evil`name`.png", data, "image/png").run()
+    # (a NUL byte in the name never reaches the page: Streamlit refuses it before any script)
+    at.file_uploader(key="vit_upload").upload("../../\x07evil`name`.png", data, "image/png").run()
     ok(at)
     assert at.error and at.error[0].value.startswith("Cannot use this file")
     assert message in at.error[0].value, at.error[0].value
@@ -146,11 +149,11 @@ def test_a_flat_image_is_refused_for_a_grey_task_only(wide):
 def test_a_good_upload_with_a_hostile_name_is_shown_safely(digits):
     at = open_page(digits)
     at.button_group(key="vit_source").set_value("upload").run()
-    at.file_uploader(key="vit_upload").upload("`x`\\y\x00z" + "n" * 100 + ".png", png(GOOD),
+    at.file_uploader(key="vit_upload").upload("`x`\\y\x07z" + "n" * 100 + ".png", png(GOOD),
                                               "image/png").run()
     ok(at)
     line = next(m.value for m in at.markdown if m.value.startswith("**Prediction"))
-    assert "upload `xyz" in line and "\\" not in line and "\x00" not in line
+    assert "upload `xyz" in line and "\\" not in line and "\x07" not in line
     assert "n" * 41 not in line                                         # the name is cut
 
 

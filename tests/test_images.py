@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from core.images import (as_grey, canvas_to_image, load_image, needs_inversion, resize, stretch,
-                         to_model_input)
+from core.images import (as_grey, canvas_to_image, load_image, load_rgb, needs_inversion, resize,
+                         stretch, to_model_input)
 
 
 def _encode(array: np.ndarray, fmt: str, **kw) -> bytes:
@@ -194,3 +194,13 @@ def test_resize_averages_when_shrinking():
         to_model_input(x, 0)
     with pytest.raises(ValueError, match="invert"):
         to_model_input(x, 4, invert="yes")
+
+
+@pytest.mark.parametrize("h, w", [(1, 1), (1, 40), (40, 1), (3, 5000)])
+def test_files_with_a_side_under_2_or_over_4096_pixels_are_refused(h, w):
+    """A 1×1 or one-row upload says why (it would otherwise be stretched into a flat image)."""
+    data = _encode(np.random.default_rng(0).integers(0, 256, (h, w), dtype=np.uint8), "PNG")
+    for load in (load_image, load_rgb):
+        with pytest.raises(ValueError, match=f"{w}×{h} pixels; each side must be 2..4096"):
+            load(data)
+    assert load_rgb(_encode(np.zeros((2, 4096), np.uint8), "PNG")).shape == (2, 4096, 3)

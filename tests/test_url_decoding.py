@@ -114,14 +114,19 @@ def test_a_sine_sample_link_forecasts_that_sample():
 # ----------------------------------------------------------------------------- layer, head, view
 def test_layer_and_head_links_choose_the_rows_shown():
     text = "22.11.2026"
-    at = open_page(model="dates", input=text, layer=1, head=2, step=2)
-    assert at.selectbox(key="layer").value == 1 and at.selectbox(key="head").value == 2
-    assert chart(at, "layer 1 · head 2").get("data")
-    assert any(t == "cross-attention over the source, layer 1 · head 2" for t in titles(at))
     tr, _ = reference_trace("dates", text)
-    selfs = sorted(tr.steps[1].attention)
-    expected = tr.steps[1].attention[selfs[1]][2].numpy()
+    selfs = sorted(tr.steps[1].attention)                 # the decoder's self-attention layers
+    last = len(selfs) - 1                                 # the shipped model's last layer
+    at = open_page(model="dates", input=text, layer=last, head=2, step=2)
+    assert at.selectbox(key="layer").value == last and at.selectbox(key="head").value == 2
+    assert chart(at, f"layer {last} · head 2").get("data")
+    assert any(t == f"cross-attention over the source, layer {last} · head 2"
+               for t in titles(at))
+    expected = tr.steps[1].attention[selfs[last]][2].numpy()
     assert np.allclose(row_weights(at), expected, atol=1e-6)
+    # a layer the model does not have falls back to layer 0, in the widget and the charts
+    at = open_page(model="dates", input=text, layer=len(selfs), head=2, step=2)
+    assert at.selectbox(key="layer").value == 0 and chart(at, "layer 0 · head 2").get("data")
 
 
 def test_the_view_link_opens_teacher_forcing_with_the_linked_head():

@@ -142,9 +142,11 @@ def topk_bars(probs, vocab_labels, k: int = 5, chosen=None, presenter: bool = Fa
     ticktext = [f"<b>{n}</b> (chosen)" if c else n for n, c in zip(names, chosen_mask)]
     fig.update_yaxes(tickmode="array", tickvals=list(range(idx.size)), ticktext=ticktext,
                      autorange="reversed")
-    fig.update_xaxes(range=[0, 1.15], title_text="probability")
+    fig.update_xaxes(range=[0, 1.02], title_text="probability")
     row = sizing.line_px(sizes(presenter).tick) + 12
-    return style(fig, presenter, dark=dark, height=int(max(220, row * idx.size + 110)))
+    right = int(sizing.text_px("1.000", sizes(presenter).tick) + 12)    # the value past a bar
+    return style(fig, presenter, dark=dark, height=int(max(220, row * idx.size + 110)),
+                 margin=dict(l=10, r=right, t=20, b=10))
 
 
 MIN_FORECAST_HEIGHT = 300

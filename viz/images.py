@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 from viz import sizing
 from viz.common import style, to_numpy
 from viz.pe_grid import position_similarity_grid  # noqa: F401 (re-export)
-from viz.theme import PRESENTER_SCALE
+from viz.theme import PRESENTER_SCALE, sizes
 
 GREY = [[0.0, "black"], [1.0, "white"]]
 HIGHLIGHT = "#d62728"
@@ -211,7 +211,9 @@ def overlay_grid(image, attentions, patch_size: int, titles, cols: int = 4,
                       row=r + 1, col=c + 1)
         _image_axes(fig, row=r + 1, col=c + 1, ticks=False)
     fig.update_layout(showlegend=False)
-    return style(fig, presenter, dark=dark, height=max(240, (250 if presenter else 210) * rows))
+    top = int(sizing.line_px(sizes(presenter).subtitle) + 12)            # room for row 1's titles
+    return style(fig, presenter, dark=dark, height=max(240, (250 if presenter else 210) * rows),
+                 margin=dict(l=10, r=10, t=top, b=10))
 
 
 def class_probs(probs, class_names, presenter: bool = False, *, dark: bool = False):

@@ -7,6 +7,7 @@ redrawn chart.
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlparse
 
 from .conftest import PLOT, App, need
 
@@ -89,7 +90,7 @@ def test_vit_query_patch_moves_the_overlay(app: App, models):
     title = app.page.locator(".gtitle", has_text="query CLS")
     expect(title).to_have_count(1)
     app.idle()
-    app.select("Query token (or click a patch below)", "patch 5")
+    app.select("Query token (or click a patch)", "patch 5")
     titles = app.page.locator(".gtitle", has_text="query ")
     app.redrawn(titles, "query patch 5")
 
@@ -99,4 +100,7 @@ def test_vit_query_patch_moves_the_overlay(app: App, models):
     box = overlay.bounding_box()
     app.page.mouse.click(box["x"] + x, box["y"] + y)
     app.redrawn(titles, "query patch 2")
-    expect(app.combobox("Query token (or click a patch below)")).to_have_value("patch 2")
+    expect(app.combobox("Query token (or click a patch)")).to_have_value("patch 2")
+    # the link says it too: a reload or a shared URL reopens patch 2
+    app.until(lambda: parse_qs(urlparse(app.page.url).query).get("query") == ["patch 2"],
+              "query=patch 2 in the URL")
