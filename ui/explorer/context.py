@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import streamlit as st
 
 from viz import sizing
+
+from .. import theme
 
 from . import run as er
 from .shown import Shown
@@ -19,8 +20,9 @@ PROJECTOR_H = 720
 
 
 def dark() -> bool:
-    """The browser shows Streamlit's dark theme (swap for ui.theme.dark() once it lands)."""
-    return getattr(st.context.theme, "type", "light") == "dark"
+    """Figures for the dark theme: the sidebar's Theme choice (?theme=dark), else the browser's
+    (ui.theme.dark), so a link with ?theme=dark draws dark maps."""
+    return theme.dark()
 
 
 def fold_height(presenter: bool, window_h: int = PROJECTOR_H) -> int:
