@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from viz import sizing
 
 from .. import theme
-
 from . import run as er
 from .shown import Shown
 
