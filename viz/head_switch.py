@@ -262,7 +262,7 @@ def _buttons(fig, H: int, head: int, titles, columns, size, presenter: bool, dar
     the title for it and marks itself in bold. Widens the figure by the columns."""
     s, p = sizes(presenter), palette(dark)
     bw, bh = _button_size(H, presenter)
-    wrap_px = max(size.width - 20, 200)
+    wrap_px = max(size.width + len(columns) * (bw + BUTTON_GAP) - 12, 200)  # the whole figure
     # bold, as Streamlit's theme draws the first one (else a click would change the weight)
     titles = [f"<b>{sizing.wrap(t, wrap_px, s.title)}</b>" if t else None for t in titles]
     m = dict(size.margin)

@@ -10,35 +10,15 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 from .conftest import PLOT, App, need
+from .explorer_reads import shown
 
 ONE_HEAD = "one_head_map"
-# The weights of the head the switchable one-head map (ui.head_switch) shows: its visible head
-# trace, as nested lists (null on masked cells). The page's component decodes the integer levels
-# sent into weights in the browser (meta.decoded); before that, weight = base + level * step.
-SHOWN_WEIGHTS = """el => {
-    const t = (el._fullData || []).find(t => t.visible === true && t.meta && t.meta.step);
-    if (!t) return null;
-    const m = t.meta;
-    const weight = (v) => v === null || Number.isNaN(Number(v)) ? null
-        : m.decoded ? Number(v) : Number(v) === m.masked ? null : m.base + Number(v) * m.step;
-    return Array.from(t.z, r => Array.from(r, weight)); }"""
 # (x, y) pixels, inside the chart, of the centre of patch `n` (a clickable marker, customdata n)
 PATCH_CENTRE = """(el, n) => {
     const t = el._fullData.find(t => t.type === "scatter" && t.customdata !== undefined);
     const i = Array.from(t.customdata).indexOf(n);
     const xa = el._fullLayout.xaxis, ya = el._fullLayout.yaxis;
     return [xa._offset + xa.l2p(t.x[i]), ya._offset + ya.l2p(t.y[i])]; }"""
-
-
-def shown(plot):
-    """The weights the one-head map shows now (None while it is not drawn, or two are)."""
-    from playwright.sync_api import Error
-    if plot.count() != 1:
-        return None
-    try:
-        return plot.evaluate(SHOWN_WEIGHTS)
-    except Error:                                # replaced by a rerun while being read
-        return None
 
 
 def test_explorer_input_and_head_change_the_heatmap(app: App, models):
