@@ -245,3 +245,20 @@ def test_show_special_in_a_link_leaves_cls_and_sep_in_or_out_of_the_map(show):
     keys = [s.split(" @")[0] for s in got["fig"]["data"][5]["x"]]
     assert keys == labels and ("[CLS]" in keys) == (show == "true")
     assert at.toggle(key="show_special").value is (show == "true")
+
+
+def test_minilm_at_512_tokens_sends_its_12_heads_in_a_few_mb():
+    """Issue 14's bound on the explorer itself: the one-head map of a 12-head layer at 512 tokens
+    carries every head (one byte a cell) in a few MB of figure JSON, and shows the head linked."""
+    pt, task = minilm()
+    words = "the cat sat on a mat and the dog ran to it".split()
+    text = " ".join(words[i % len(words)] for i in range(510))
+    assert pt.tokenize(text)["input_ids"].shape[-1] == 512
+    at = open_link(model=MINILM, input=text, layer=3, head=7)
+    [spec] = [e.proto.spec for e in at.get("plotly_chart")]
+    assert len(spec) < 6e6, f"{len(spec) / 1e6:.1f} MB"
+    got = shown(at)
+    assert got["fig"]["layout"]["meta"]["heads"] == 12 and got["head"] == 7
+    assert got["weights"].shape == (512, 512) and got["title"].endswith("layer 3 · head 7")
+    want = task.inspect(pt.model, task.parse(text)).attention["encoder.blocks.3.self_attn"][7]
+    agrees(got, want.numpy().astype(np.float64))                      # within half a level
