@@ -1,13 +1,15 @@
 """What a user waits for, measured in headless Chromium against a real `streamlit run` server.
 
-    python bench/browser_speed.py [--cold 3] [--repeats 5]
+    python bench/browser_speed.py [--cold 3] [--repeats 5] [--explorer-only]
 
 Prints a table of medians (not a test; nothing is asserted):
   * cold start: from Popen to GET /_stcore/health == ok, from Popen to the home page's title
     drawn, and from "server healthy" to that title (target: under 5 s);
   * explorer, head change: from the click on another head in the "Head" selectbox to the frame
     in which the new heatmap is drawn (its title names the new head and it has T rows), at 32
-    and 256 tokens (target: under 1 s at 256);
+    and 256 tokens (target: under 1 s at 256); and the same on the map's own head buttons,
+    switched in the page by ui.head_switch (issue 14's target: under 100 ms at 256), the
+    selectbox's server round trip being the same-run baseline;
   * train: from the click on "Start training" to the frame showing the first progress update
     (the first run after the server started, which imports the optimizer's modules, and the
     median of the later ones; the page polls a running job once a second).
@@ -75,7 +77,11 @@ def train_start(browser, url: str, repeats: int, blocked: list) -> list[float]:
     return out
 
 
-def head_change(browser, url: str, tokens: int, repeats: int, blocked: list) -> list[float]:
+def head_change(browser, url: str, tokens: int, repeats: int, blocked: list):
+    """Explorer, one-head view, `tokens` tokens: seconds from a click to the first frame that
+    shows the other head, (a) picking it in the Head selectbox (a server rerun; the map is
+    told by the head switch's component) and (b) on the map's own head buttons (in the page,
+    ui.head_switch). -> (selectbox times, button times)."""
     page = new_page(browser, blocked)
     page.goto(url + "/explorer")
     plot = ".st-key-one_head_map .js-plotly-plot"
@@ -86,24 +92,32 @@ def head_change(browser, url: str, tokens: int, repeats: int, blocked: list) -> 
     box.fill(text)
     box.press("Enter")
     rows = f"document.querySelectorAll('{plot}').length === 1 && " \
-           f"document.querySelector('{plot}')._fullData[0].z.length === {tokens}"
+           f"document.querySelector('{plot}')._fullData.some(t => t.visible === true && " \
+           f"t.z && t.z.length === {tokens})"      # the head shown (hidden heads have no z)
     page.wait_for_function(rows, timeout=WAIT_MS)
     idle(page)
     combo = page.get_by_role("combobox", name="Head", exact=True)
-    out = []
+    shows = ("(() => {{ const t = [...document.querySelectorAll('.st-key-one_head_map .gtitle')];"
+             " return t.length === 1 && t[0].textContent.endsWith('head {head}') && {rows}; }})()")
+    picks, buttons = [], []
     for i in range(repeats + 1):                 # the first change warms the caches: not kept
         head = str((i + 1) % 2)
         combo.click()
         option = page.get_by_role("option", name=head, exact=True)
         option.wait_for()
-        seconds = timed_click(page, option, f"""(() => {{
-            const t = [...document.querySelectorAll('.st-key-one_head_map .gtitle')];
-            return t.length === 1 && t[0].textContent.endsWith('head {head}') && {rows}; }})()""")
+        seconds = timed_click(page, option, shows.format(head=head, rows=rows))
         idle(page)
         if i:
-            out.append(seconds)
+            picks.append(seconds)
+    for i in range(repeats + 1):
+        head = i % 2                             # the selectbox loop ended on head 1
+        button = page.locator(".st-key-one_head_map .updatemenu-button").nth(head)
+        seconds = timed_click(page, button, shows.format(head=head, rows=rows))
+        idle(page)                               # the server's sync of the pick, then the next
+        if i:
+            buttons.append(seconds)
     page.context.close()
-    return out
+    return picks, buttons
 
 
 def untrained_sort(folder: Path) -> None:
@@ -126,6 +140,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cold", type=int, default=3, help="cold starts (default 3)")
     ap.add_argument("--repeats", type=int, default=5, help="runs per interaction (default 5)")
+    ap.add_argument("--explorer-only", action="store_true",
+                    help="only the explorer's head changes (no cold starts, no training)")
     args = ap.parse_args(argv)
     if shutil.which("chromium") is None:
         print("no Chromium (shutil.which('chromium') is None)", file=sys.stderr)
@@ -139,27 +155,30 @@ def main(argv=None) -> int:
         browser = p.chromium.launch(executable_path=shutil.which("chromium"),
                                     args=CHROMIUM_ARGS)
         try:
-            for i in range(args.cold):
+            for i in range(args.cold if not args.explorer_only else 0):
                 if server is not None:
                     server.stop()
                 result, server = cold_start(browser, blocked)
                 cold.append(result)
                 print(f"cold start {i + 1}: " + ", ".join(f"{k} {v:.2f} s"
                                                          for k, v in result.items()), flush=True)
-            train = train_start(browser, server.url, args.repeats, blocked)
+            train = [] if args.explorer_only else train_start(browser, server.url,
+                                                              args.repeats, blocked)
             print("train:", " ".join(f"{t:.2f}" for t in train), flush=True)
-            server.stop()
+            if server is not None:
+                server.stop()
             server = None
             with tempfile.TemporaryDirectory(prefix="attnviz-bench-") as folder:
                 untrained_sort(Path(folder))
                 server = Server(patched_dir=Path(folder))
                 server.wait_healthy()
-                heads = {}
+                heads, buttons = {}, {}
                 for tokens in (32, 256):
-                    heads[tokens] = head_change(browser, server.url, tokens, args.repeats,
-                                                blocked)
-                    print(f"head change at {tokens} tokens:",
-                          " ".join(f"{t:.2f}" for t in heads[tokens]), flush=True)
+                    heads[tokens], buttons[tokens] = head_change(browser, server.url, tokens,
+                                                                 args.repeats, blocked)
+                    print(f"head change at {tokens} tokens: selectbox",
+                          " ".join(f"{t:.2f}" for t in heads[tokens]), "· map button",
+                          " ".join(f"{t:.3f}" for t in buttons[tokens]), flush=True)
                 server.stop()
                 server = None
         finally:
@@ -171,13 +190,17 @@ def main(argv=None) -> int:
     print()
     print(f"{'measure (median of runs)':48s} {'median':>10s}  {'min-max':>12s}  runs  target")
     print("-" * 96)
-    print(row("cold start: Popen -> server healthy", [c["popen_healthy"] for c in cold]))
-    print(row("cold start: Popen -> home page drawn", [c["popen_drawn"] for c in cold]))
-    print(row("cold start: server healthy -> home page drawn",
-              [c["healthy_drawn"] for c in cold], 5))
+    if cold:
+        print(row("cold start: Popen -> server healthy", [c["popen_healthy"] for c in cold]))
+        print(row("cold start: Popen -> home page drawn", [c["popen_drawn"] for c in cold]))
+        print(row("cold start: server healthy -> home page drawn",
+                  [c["healthy_drawn"] for c in cold], 5))
     print(row("explorer: head change -> heatmap drawn, 32 tok", heads[32]))
     print(row("explorer: head change -> heatmap drawn, 256 tok", heads[256], 1))
-    print(row("train: Start -> first progress, 1st run", train[:1]))
+    print(row("explorer: map's head button -> drawn, 32 tok", buttons[32]))
+    print(row("explorer: map's head button -> drawn, 256 tok", buttons[256], 0.1))
+    if train:
+        print(row("train: Start -> first progress, 1st run", train[:1]))
     if len(train) > 1:
         print(row("train: Start -> first progress, later runs", train[1:]))
     print("-" * 96)
