@@ -1,6 +1,6 @@
 """What a user waits for, measured in headless Chromium against a real `streamlit run` server.
 
-    python bench/browser_speed.py [--cold 3] [--repeats 5] [--only cold]
+    python bench/browser_speed.py [--cold 3] [--repeats 5] [--only cold|explorer]
 
 Prints a table of medians (not a test; nothing is asserted):
   * cold start: from Popen to GET /_stcore/health == ok, from Popen to the home page's title
@@ -9,7 +9,9 @@ Prints a table of medians (not a test; nothing is asserted):
     interleaved), whose ratio says what the app adds on a busy machine;
   * explorer, head change: from the click on another head in the "Head" selectbox to the frame
     in which the new heatmap is drawn (its title names the new head and it has T rows), at 32
-    and 256 tokens (target: under 1 s at 256);
+    and 256 tokens (target: under 1 s at 256); and the same on the map's own head buttons,
+    switched in the page by ui.head_switch (issue 14's target: under 100 ms at 256), the
+    selectbox's server round trip being the same-run baseline;
   * train: from the click on "Start training" to the frame showing the first progress update
     (the first run after the server started, which imports the optimizer's modules, and the
     median of the later ones; the page polls a running job once a second).
@@ -89,7 +91,11 @@ def train_start(browser, url: str, repeats: int, blocked: list) -> list[float]:
     return out
 
 
-def head_change(browser, url: str, tokens: int, repeats: int, blocked: list) -> list[float]:
+def head_change(browser, url: str, tokens: int, repeats: int, blocked: list):
+    """Explorer, one-head view, `tokens` tokens: seconds from a click to the first frame that
+    shows the other head, (a) picking it in the Head selectbox (a server rerun; the map is
+    told by the head switch's component) and (b) on the map's own head buttons (in the page,
+    ui.head_switch). -> (selectbox times, button times)."""
     page = new_page(browser, blocked)
     page.goto(url + "/explorer")
     plot = ".st-key-one_head_map .js-plotly-plot"
@@ -100,24 +106,32 @@ def head_change(browser, url: str, tokens: int, repeats: int, blocked: list) -> 
     box.fill(text)
     box.press("Enter")
     rows = f"document.querySelectorAll('{plot}').length === 1 && " \
-           f"document.querySelector('{plot}')._fullData[0].z.length === {tokens}"
+           f"document.querySelector('{plot}')._fullData.some(t => t.visible === true && " \
+           f"t.z && t.z.length === {tokens})"      # the head shown (hidden heads have no z)
     page.wait_for_function(rows, timeout=WAIT_MS)
     idle(page)
     combo = page.get_by_role("combobox", name="Head", exact=True)
-    out = []
+    shows = ("(() => {{ const t = [...document.querySelectorAll('.st-key-one_head_map .gtitle')];"
+             " return t.length === 1 && t[0].textContent.endsWith('head {head}') && {rows}; }})()")
+    picks, buttons = [], []
     for i in range(repeats + 1):                 # the first change warms the caches: not kept
         head = str((i + 1) % 2)
         combo.click()
         option = page.get_by_role("option", name=head, exact=True)
         option.wait_for()
-        seconds = timed_click(page, option, f"""(() => {{
-            const t = [...document.querySelectorAll('.st-key-one_head_map .gtitle')];
-            return t.length === 1 && t[0].textContent.endsWith('head {head}') && {rows}; }})()""")
+        seconds = timed_click(page, option, shows.format(head=head, rows=rows))
         idle(page)
         if i:
-            out.append(seconds)
+            picks.append(seconds)
+    for i in range(repeats + 1):
+        head = i % 2                             # the selectbox loop ended on head 1
+        button = page.locator(".st-key-one_head_map .updatemenu-button").nth(head)
+        seconds = timed_click(page, button, shows.format(head=head, rows=rows))
+        idle(page)                               # the server's sync of the pick, then the next
+        if i:
+            buttons.append(seconds)
     page.context.close()
-    return out
+    return picks, buttons
 
 
 def untrained_sort(folder: Path) -> None:
@@ -136,30 +150,33 @@ def row(what: str, values: list[float], target: float | None = None) -> str:
     return f"{what:48s} {med:8.2f} s  {spread:>12s}  {len(values):4d}  {verdict}"
 
 
-def head_changes(browser, repeats: int, blocked: list) -> dict:
+def head_changes(browser, repeats: int, blocked: list) -> tuple[dict, dict]:
     """Head changes at 32 and 256 tokens on a server of its own holding the 256-token sort
-    encoder -> {tokens: [seconds]}."""
+    encoder -> ({tokens: [seconds]} by the Head selectbox, {tokens: [seconds]} by the map's own
+    head buttons, switched in the page)."""
     with tempfile.TemporaryDirectory(prefix="attnviz-bench-") as folder:
         untrained_sort(Path(folder))
         server = Server(patched_dir=Path(folder))
         try:
             server.wait_healthy()
-            heads = {}
+            heads, buttons = {}, {}
             for tokens in (32, 256):
-                heads[tokens] = head_change(browser, server.url, tokens, repeats, blocked)
-                print(f"head change at {tokens} tokens:",
-                      " ".join(f"{t:.2f}" for t in heads[tokens]), flush=True)
+                heads[tokens], buttons[tokens] = head_change(browser, server.url, tokens,
+                                                             repeats, blocked)
+                print(f"head change at {tokens} tokens: selectbox",
+                      " ".join(f"{t:.2f}" for t in heads[tokens]), "· map button",
+                      " ".join(f"{t:.3f}" for t in buttons[tokens]), flush=True)
         finally:
             server.stop()
-    return heads
+    return heads, buttons
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cold", type=int, default=3, help="cold starts (default 3)")
     ap.add_argument("--repeats", type=int, default=5, help="runs per interaction (default 5)")
-    ap.add_argument("--only", choices=["all", "cold"], default="all",
-                    help="cold: the cold starts alone (no train or head-change runs)")
+    ap.add_argument("--only", choices=["all", "cold", "explorer"], default="all",
+                    help="cold: the cold starts alone; explorer: the head changes alone")
     args = ap.parse_args(argv)
     if shutil.which("chromium") is None:
         print("no Chromium (shutil.which('chromium') is None)", file=sys.stderr)
@@ -174,7 +191,7 @@ def main(argv=None) -> int:
                                     args=CHROMIUM_ARGS)
         try:
             bare_dir = bare_app(Path(tempfile.mkdtemp(prefix="attnviz-bare-")))
-            for i in range(args.cold):                    # baseline and app, interleaved
+            for i in range(args.cold if args.only != "explorer" else 0):   # interleaved
                 result, bare_server = cold_start(browser, blocked, bare_dir)
                 bare_server.stop()
                 bare.append(result)
@@ -190,10 +207,11 @@ def main(argv=None) -> int:
             if args.only == "all":
                 train = train_start(browser, server.url, args.repeats, blocked)
                 print("train:", " ".join(f"{t:.2f}" for t in train), flush=True)
-            server.stop()
+            if server is not None:
+                server.stop()
             server = None
-            if args.only == "all":
-                heads = head_changes(browser, args.repeats, blocked)
+            if args.only in ("all", "explorer"):
+                heads, buttons = head_changes(browser, args.repeats, blocked)
         finally:
             if server is not None:
                 server.stop()
@@ -203,17 +221,22 @@ def main(argv=None) -> int:
     print()
     print(f"{'measure (median of runs)':48s} {'median':>10s}  {'min-max':>12s}  runs  target")
     print("-" * 96)
-    print(row("cold start: Popen -> server healthy", [c["popen_healthy"] for c in cold]))
-    print(row("cold start: Popen -> home page drawn", [c["popen_drawn"] for c in cold]))
-    print(row("cold start: server healthy -> home page drawn",
-              [c["healthy_drawn"] for c in cold], 2))
-    print(row("  baseline: a one-title Streamlit app, same", [c["healthy_drawn"] for c in bare]))
-    ratio = statistics.median(c["healthy_drawn"] for c in cold) / statistics.median(
-        c["healthy_drawn"] for c in bare)
-    print(f"{'  app / baseline (medians)':48s} {ratio:8.2f} x")
+    if cold:
+        print(row("cold start: Popen -> server healthy", [c["popen_healthy"] for c in cold]))
+        print(row("cold start: Popen -> home page drawn", [c["popen_drawn"] for c in cold]))
+        print(row("cold start: server healthy -> home page drawn",
+                  [c["healthy_drawn"] for c in cold], 2))
+        print(row("  baseline: a one-title Streamlit app, same",
+                  [c["healthy_drawn"] for c in bare]))
+        ratio = statistics.median(c["healthy_drawn"] for c in cold) / statistics.median(
+            c["healthy_drawn"] for c in bare)
+        print(f"{'  app / baseline (medians)':48s} {ratio:8.2f} x")
+    if args.only in ("all", "explorer"):
+        print(row("explorer: Head selectbox -> heatmap drawn, 32 tok", heads[32]))
+        print(row("explorer: Head selectbox -> heatmap drawn, 256 tok", heads[256], 1))
+        print(row("explorer: map's head button -> drawn, 32 tok", buttons[32]))
+        print(row("explorer: map's head button -> drawn, 256 tok", buttons[256], 0.1))
     if args.only == "all":
-        print(row("explorer: head change -> heatmap drawn, 32 tok", heads[32]))
-        print(row("explorer: head change -> heatmap drawn, 256 tok", heads[256], 1))
         print(row("train: Start -> first progress, 1st run", train[:1]))
         if len(train) > 1:
             print(row("train: Start -> first progress, later runs", train[1:]))

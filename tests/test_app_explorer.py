@@ -21,6 +21,8 @@ from core.tasks import TASKS
 
 from app_helpers import APP, decode, ok
 from app_helpers import figures as charts
+from explorer_helpers import plain
+from explorer_helpers import shown as one_head
 
 KINDS = ("encoder", "decoder", "seq2seq")
 if os.environ.get("ATTNVIZ_TEST_CHECKPOINTS"):
@@ -71,9 +73,12 @@ def z_of(spec: dict, trace: int = 0) -> np.ndarray:
 
 
 def heatmap_z(at) -> np.ndarray:
-    maps = [c for c in charts(at) if c["data"] and c["data"][0]["type"] == "heatmap"]
-    assert maps, "no heatmap on the page"
-    return z_of(maps[0])
+    """The weights the one-head map shows (the head the browser is asked to show, decoded
+    from the levels sent; compare within TOL, half a level)."""
+    return one_head(at)["weights"]
+
+
+TOL = 1e-4          # at least half a level of the one-head map at two bytes a level
 
 
 def expected(row, text, name, head) -> np.ndarray:
@@ -108,10 +113,10 @@ def test_typed_input_shows_its_own_weights(at):
     at.selectbox(key="layer").set_value(0)
     at.selectbox(key="head").set_value(0).run()
     before = heatmap_z(at)
-    np.testing.assert_allclose(before, expected(row, first, name, 0), atol=1e-6)
+    np.testing.assert_allclose(before, expected(row, first, name, 0), atol=TOL)
     open_(at, row, second)
     after = heatmap_z(at)
-    np.testing.assert_allclose(after, expected(row, second, name, 0), atol=1e-6)
+    np.testing.assert_allclose(after, expected(row, second, name, 0), atol=TOL)
     assert before.shape != after.shape or not np.allclose(before, after, equal_nan=True)
 
 
@@ -127,7 +132,7 @@ def test_layer_and_head_pick_that_heads_weights(at, kind):
     ok(at)
     shown = heatmap_z(at)
     np.testing.assert_allclose(shown, expected(row, text, f"{kind}.blocks.{layer}.self_attn",
-                                               head), atol=1e-6)
+                                               head), atol=TOL)
     at.selectbox(key="head").set_value(0).run()
     assert not np.allclose(shown, heatmap_z(at), equal_nan=True)
 
@@ -228,14 +233,14 @@ def test_seq2seq_shows_three_attention_kinds(at):
     open_(at, row, task.examples[0])
     kinds = at.selectbox(key="module").options
     assert len(kinds) == 3
-    assert any("Cross-attention" in k for k in kinds)
+    assert any("cross-attention" in k.lower() for k in kinds)
     ins = task.inspect(model_of(row), task.parse(task.examples[0]))
     for key in ("encoder.self_attn", "decoder.self_attn", "decoder.cross_attn"):
         at.selectbox(key="module").set_value(key).run()
         ok(at)
         name = f"{key.split('.')[0]}.blocks.0.{key.split('.')[1]}"
         assert heatmap_z(at).shape == tuple(ins.attention[name].shape[-2:])
-        title = charts(at)[0]["layout"]["title"]["text"]
+        title = plain(charts(at)[0]["layout"]["title"]["text"])
         assert title.startswith(("Encoder self", "Decoder masked", "Cross-attention"))
 
 
@@ -265,7 +270,7 @@ def test_sine_sample_picker_and_pasted_values(at):
     names = {t.get("name") for t in forecast[0]["data"]}
     assert {"input", "forecast"} <= names
     name = "decoder.blocks.0.self_attn"
-    np.testing.assert_allclose(heatmap_z(at), expected(row, "3", name, 0), atol=1e-6)
+    np.testing.assert_allclose(heatmap_z(at), expected(row, "3", name, 0), atol=TOL)
     pasted = ", ".join(f"{v:.3f}" for v in task.sample(7)[0])
     at.text_input(key="input").input(pasted).run()
     ok(at)

@@ -13,7 +13,7 @@ import pytest
 
 from tests.app_helpers import decode
 from viz.attention import attention_heatmap
-from viz.head_switch import (level_dtype, multi_head_heatmap, nice_ticks, quantise,
+from viz.head_switch import (NoRoom, level_dtype, multi_head_heatmap, nice_ticks, quantise,
                              tick_text)
 from viz.theme import PRESENTER_SIZES
 
@@ -202,3 +202,16 @@ def test_nice_ticks_and_their_text():
     assert ticks[0] >= 0.0012 and ticks[-1] <= 0.0475 and 3 <= len(ticks) <= 6
     assert [tick_text(t, 0.01) for t in (0.0, 0.03)] == ["0", "0.03"]
     assert tick_text(1.0, 0.2) == "1" and tick_text(0.005, 0.005) == "0.005"
+
+
+def test_a_map_too_narrow_for_its_buttons_says_so():
+    """Plotly places buttons at most two plot widths right of the plot (x <= 3): a tall, narrow
+    map (a long output reading a 1-2 character input) has no room, and says so (the app then
+    draws one head per run); one a little wider still gets its buttons within plotly's range."""
+    rng = np.random.default_rng(0)
+    narrow = rng.random((4, 12, 2))                                   # (H, Tq, Tk)
+    with pytest.raises(NoRoom, match="no room"):
+        multi_head_heatmap(narrow / narrow.sum(-1, keepdims=True), None, None, max_height=300)
+    wider = rng.random((4, 12, 3))                                    # (H, Tq, Tk)
+    fig = multi_head_heatmap(wider / wider.sum(-1, keepdims=True), None, None, max_height=300)
+    assert all(-2 <= menu.x <= 3 for menu in fig.layout.updatemenus)

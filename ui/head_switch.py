@@ -29,7 +29,7 @@ import streamlit as st
 
 from viz.attention import attention_heatmap
 from viz.common import PLOTLY_CONFIG, to_numpy
-from viz.head_switch import MAX_BYTES, fits, multi_head_heatmap
+from viz.head_switch import MAX_BYTES, NoRoom, fits, multi_head_heatmap
 
 from .head_switch_js import JS
 
@@ -69,6 +69,19 @@ def _picked(key: str, head_key: str, heads: int) -> None:
         memo["seen"] = {"load": str(pick.get("load")), "n": int(pick.get("n") or 0)}
 
 
+def _one_head(w, head, q_labels, k_labels, key, title, zmin, zmax, presenter, mask, dark,
+              width, max_height, max_labels, config) -> int:
+    """The fallback: head `head` of w (H, Tq, Tk) drawn alone, as viz.attention draws it."""
+    m = None if mask is None else np.broadcast_to(to_numpy(mask), w.shape)[head]  # (Tq, Tk)
+    text = str(title).replace("{head}", str(head)) if title else None
+    st.plotly_chart(attention_heatmap(w[head], q_labels, k_labels, title=text, zmin=zmin,
+                                      zmax=zmax, presenter=presenter, mask=m, dark=dark,
+                                      width=width, max_height=max_height,
+                                      max_labels=max_labels),
+                    key=key, config=config, width="content")
+    return head
+
+
 def head_switch_map(weights, q_labels, k_labels, *, key: str, head_key: str = "head",
                     title=None, zmin=0.0, zmax=1.0, presenter: bool = False, mask=None,
                     dark: bool = False, width: int | None = None, max_height: int | None = None,
@@ -90,14 +103,8 @@ def head_switch_map(weights, q_labels, k_labels, *, key: str, head_key: str = "h
     head = min(max(head, 0), H - 1)
     config = PLOTLY_CONFIG if config is None else config
     if not fits(H, Tq, Tk, max_bytes):                       # one head per server run
-        m = None if mask is None else np.broadcast_to(to_numpy(mask), w.shape)[head]
-        text = str(title).replace("{head}", str(head)) if title else None
-        st.plotly_chart(attention_heatmap(w[head], q_labels, k_labels, title=text, zmin=zmin,
-                                          zmax=zmax, presenter=presenter, mask=m, dark=dark,
-                                          width=width, max_height=max_height,
-                                          max_labels=max_labels),
-                        key=key, config=config, width="content")
-        return head
+        return _one_head(w, head, q_labels, k_labels, key, title, zmin, zmax, presenter, mask,
+                         dark, width, max_height, max_labels, config)
     options = dict(q=list(map(str, q_labels)) if q_labels is not None else None,
                    k=list(map(str, k_labels)) if k_labels is not None else None,
                    title=title, zmin=zmin, zmax=zmax, presenter=presenter, dark=dark,
@@ -106,10 +113,14 @@ def head_switch_map(weights, q_labels, k_labels, *, key: str, head_key: str = "h
     fp = _fingerprint(w, mask, **options)
     memo = st.session_state.get(f"{key}-memo")
     if memo is None or memo["figure"] != fp:
-        fig = multi_head_heatmap(w, q_labels, k_labels, head=head, title=title, zmin=zmin,
-                                 zmax=zmax, presenter=presenter, mask=mask, dark=dark,
-                                 width=width, max_height=max_height, max_labels=max_labels,
-                                 max_bytes=max_bytes)
+        try:
+            fig = multi_head_heatmap(w, q_labels, k_labels, head=head, title=title, zmin=zmin,
+                                     zmax=zmax, presenter=presenter, mask=mask, dark=dark,
+                                     width=width, max_height=max_height, max_labels=max_labels,
+                                     max_bytes=max_bytes)
+        except NoRoom:                          # a tiny map: one head per server run
+            return _one_head(w, head, q_labels, k_labels, key, title, zmin, zmax, presenter,
+                             mask, dark, width, max_height, max_labels, config)
         fig.layout.meta = {**fig.layout.meta, "figure": fp}
         memo = {"figure": fp, "fig": fig, "seen": memo.get("seen") if memo else None}
         st.session_state[f"{key}-memo"] = memo

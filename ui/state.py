@@ -30,6 +30,8 @@ INPUT = "input"                # URL. Owner: ui.widgets.page_input, which puts t
 LAYER = "layer"                # URL. Owner: ui.widgets.layer_head_pickers (clamped, then drawn).
 HEAD = "head"                  # URL. Same owner. Also written by ui.explorer.controls.select,
 #                                the callback of the explorer's grid pick and statistics table.
+#                                And by ui.head_switch (its component's callback) when a head is
+#                                picked on the explorer's one-head map in the browser.
 MODULE = "module"              # URL. Owner: ui.explorer.controls.pick_head; also select().
 AUTO_SCALE = "auto_scale"      # Owner: ui.explorer.controls.pick_head (a toggle).
 #                                Read: ui.explorer.views.heatmap.

@@ -36,6 +36,12 @@ BUTTON_GAP = 4                 # px between head buttons
 TRANSPARENT = "rgba(0,0,0,0)"
 
 
+class NoRoom(ValueError):
+    """A map too narrow for its head buttons: plotly places them in paper coordinates, at most
+    two plot widths right of the plot, and a tiny map's colour bar alone can take more. Such a
+    map is cheap to redraw per head (ui.head_switch falls back to that)."""
+
+
 @dataclass(frozen=True)
 class Quantised:
     """Integer levels of every head: weight ~= base[h] + levels[h] * step[h] for levels 1.. ;
@@ -256,7 +262,7 @@ def _buttons(fig, H: int, head: int, titles, columns, size, presenter: bool, dar
     the title for it and marks itself in bold. Widens the figure by the columns."""
     s, p = sizes(presenter), palette(dark)
     bw, bh = _button_size(H, presenter)
-    wrap_px = max(size.width - 20, 200)
+    wrap_px = max(size.width + len(columns) * (bw + BUTTON_GAP) - 12, 200)  # the whole figure
     # bold, as Streamlit's theme draws the first one (else a click would change the weight)
     titles = [f"<b>{sizing.wrap(t, wrap_px, s.title)}</b>" if t else None for t in titles]
     m = dict(size.margin)
@@ -265,6 +271,10 @@ def _buttons(fig, H: int, head: int, titles, columns, size, presenter: bool, dar
     def label(h: int, chosen: int) -> str:
         return f"<b>[H{h}]</b>" if h == chosen else f"H{h}"
 
+    at = [1 + (m["r"] + c * (bw + BUTTON_GAP)) / plot_w for c in range(len(columns))]
+    if at[-1] > 3:                                   # plotly's limit for updatemenu x
+        raise NoRoom(f"a {plot_w:.0f}-px-wide map leaves no room for {len(columns)} "
+                     f"column(s) of head buttons right of its colour bar")
     menus = []
     for c, column in enumerate(columns):
         buttons = []
@@ -277,7 +287,7 @@ def _buttons(fig, H: int, head: int, titles, columns, size, presenter: bool, dar
                                 args=[{"visible": _visible(fig, h, H, owner)},
                                       {"title.text": titles[h], **relabel, **shapes}]))
         menus.append(dict(type="buttons", direction="down", showactive=False,
-                          x=1 + (m["r"] + c * (bw + BUTTON_GAP)) / plot_w, xanchor="left",
+                          x=at[c], xanchor="left",
                           y=1, yanchor="top", buttons=buttons, pad=dict(t=0, l=0),
                           font=dict(size=s.legend, color=p["text"]), bgcolor=p["bg"],
                           bordercolor=p["line"], borderwidth=1))

@@ -10,6 +10,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 from .conftest import PLOT, App, need
+from .explorer_reads import shown
 
 ONE_HEAD = "one_head_map"
 # (x, y) pixels, inside the chart, of the centre of patch `n` (a clickable marker, customdata n)
@@ -28,24 +29,31 @@ def test_explorer_input_and_head_change_the_heatmap(app: App, models):
     heat = app.chart(ONE_HEAD)
     expect(heat).to_have_count(1)
     app.idle()
-    before = app.drawn_z(heat)
+    before = app.until(lambda: shown(heat), "the one-head map")
 
     # type an input: the heatmap becomes 6x6 and the prediction is the sorted digits
     box = app.page.get_by_label(re.compile(r"^Input for"))
     app.type_into(box, "9 1 8 2 7 3")
-    z = app.until(lambda: (z := app.z(heat)) and len(z) == 6 and z, "a 6x6 heatmap")
+    z = app.until(lambda: (z := shown(heat)) and len(z) == 6 and z, "a 6x6 heatmap")
     assert z != before
     prediction = app.page.get_by_test_id("stMarkdownContainer").locator(
         "p", has_text="Prediction:")
     expect(prediction).to_be_visible()
     if name == "sort":                                  # the shipped model sorts it
         expect(prediction).to_contain_text("1 2 3 7 8 9")
-    assert all(abs(sum(row) - 1) < 1e-3 for row in z)  # each query row is a distribution
+    assert all(abs(sum(row) - 1) < 1e-3 for row in z), z  # each query row is a distribution
 
-    # another head: the same input, other weights, and the title names the head
+    # another head: the same input, other weights, and the title names the head (switched in
+    # the browser: the map's own head button, then the server's selectbox and URL follow)
     app.select("Head", "1")
     app.redrawn(app.page.locator(f".st-key-{ONE_HEAD} .gtitle"), "head 1")
-    app.until(lambda: (o := app.z(heat)) and len(o) == 6 and o != z, "head 1's weights")
+    app.until(lambda: (o := shown(heat)) and len(o) == 6 and o != z, "head 1's weights")
+    app.page.locator(f".st-key-{ONE_HEAD} .updatemenu-button").nth(0).click()
+    app.redrawn(app.page.locator(f".st-key-{ONE_HEAD} .gtitle"), "head 0")
+    app.until(lambda: app.combobox("Head").input_value() == "0"            # the default head
+              and parse_qs(urlparse(app.page.url).query).get("head") in (None, ["0"]),
+              "the Head box and the URL to follow the map's button")
+    assert shown(heat) == z
 
     # bad input: a message under the box, never a traceback
     app.type_into(box, "1 2 x")

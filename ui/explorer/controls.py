@@ -78,7 +78,7 @@ class TopRows:
         if ins.forecast is not None:
             self.pred, self.toggles = st.container(), st.container()
         elif ins.prediction is not None:     # the toggles: auto scale, and show specials
-            right = 2.2 if any(ins.special or ()) else 1.1
+            right = 2.2 if any(ins.special or ()) else 1.5     # "auto scale" whole on a projector
             self.pred, self.toggles = st.columns([4, right], vertical_alignment="center")
         else:
             self.pred = self.toggles = st.container()

@@ -3,8 +3,12 @@ ablation have their own modules). Each takes a Context (ui.explorer.context): th
 head chosen, how to draw. Figures come from viz through the theme (presenter, dark); maps are
 sized by viz.sizing and shown at that size (width="content").
 
-The one-head map is drawn by ONE function, `one_head`, and only there: a client-side head
-switch (issue 14) replaces its `heatmap(...)` call.
+The one-head map is drawn by ONE function, `one_head`, with ui.head_switch (issue 14): every
+head of the layer is sent once and the head changes in the browser; the component reports the
+pick, so st.session_state["head"], the Head selectbox and ?head= follow, and the rerun that
+follows resends nothing (the figure is remembered per chart key). A layer, input, model,
+special-token or scale change builds a new figure. A layer too big to send whole falls back to
+one head per run (ui.head_switch).
 """
 from __future__ import annotations
 
@@ -21,12 +25,14 @@ from viz import attention as va
 from viz import sizing
 from viz.head_mosaic import head_mosaic
 
-from ..state import AUTO_SCALE
+from ..head_switch import head_switch_map
+from ..state import AUTO_SCALE, HEAD
 from ..widgets import chart
 from . import controls as ec
 from . import focus
 from .context import Context, fold_height
 
+ONE_HEAD = "one_head_map"     # the one-head map's chart key (its head switch: ui.head_switch)
 GRID_PICK = "grid_pick"       # the "open a head large" selectbox of the grid
 STAGE_MAX = 48                # positions per axis drawn in the stages view
 LINES_MAX = 40                # positions per axis drawn in the head view (lines)
@@ -34,7 +40,7 @@ GRID_MAX_SIDE = 48            # a grid panel shows at most this many rows / colu
 GRID_LABEL_CELLS = 16_000     # above this the grid hover shows positions only (JSON cost)
 
 
-def title(group: str, layer: int, head: int) -> str:
+def title(group: str, layer: int, head) -> str:
     return f"{ec.GROUPS[group]} · layer {layer} · head {head}"
 
 
@@ -65,8 +71,13 @@ def one_head(c: Context) -> None:
     cross-attention map (the dates model's alignment) is sized to end above the fold of a
     1280×720 screen and says why it opened on its head."""
     cross = c.group == focus.CROSS
-    heatmap(c, c.name, c.head, title(c.group, c.layer, c.head), key="one_head_map",
-            max_height=fold_height(c.presenter) if cross else None)
+    q, k = c.shown.labels(c.name)
+    auto = bool(st.session_state.get(AUTO_SCALE))
+    head_switch_map(c.shown.weights(c.name), q, k, key=ONE_HEAD, head_key=HEAD,   # (H, tq, tk)
+                    title=title(c.group, c.layer, "{head}"), zmin=None if auto else 0.0,
+                    zmax=None if auto else 1.0, presenter=c.presenter,
+                    mask=c.shown.mask(c.name), dark=c.dark,                      # (H, tq, tk)
+                    max_height=fold_height(c.presenter) if cross else None)
     focus.caption(c.best, c.group, c.layer, c.head, ec.select)
     st.caption("Each row is a query token (the one looking), each column a key token (the one "
                "looked at); a row's weights sum to 1. Grey cells are masked out. Hover for the "
