@@ -9,8 +9,8 @@ real run as the page starts it (a core.jobs.TrainingJob) from start() to its end
 evaluations, the final evaluation). Prints the steps taken, the seconds, and real / estimate;
 the last column is what a task's `typical_steps` should be near (the median steps to target).
 The summary also gives real / estimate as it would be with typical_steps set to that median
-("in-sample": the same runs). --threads sets torch's threads (1 on a machine shared with other
-work: two threads oversubscribed run 10-40x slower). Not a test; nothing is asserted.
+("in-sample": the same runs). --threads sets torch's threads in every thread, the job's too
+(1 on a machine shared with other work: two threads oversubscribed run 10-40x slower). Not a test; nothing is asserted.
 tests/test_train_estimate.py checks estimate_run's logic.
 """
 from __future__ import annotations
@@ -23,6 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if "--threads" in sys.argv[:-1]:     # before torch starts: the job's own thread obeys it too
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = sys.argv[sys.argv.index("--threads") + 1]
 
 from core import jobs  # noqa: E402
 from core.device import get_device  # noqa: E402
@@ -48,11 +51,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tasks", default=",".join(n for n, t in TASKS.items() if t.trains))
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch threads in every thread (OMP_NUM_THREADS; 0: torch's default)")
     args = ap.parse_args(argv)
-    if args.threads > 0:
-        import torch
-        torch.set_num_threads(args.threads)
     device = get_device(os.environ.get("ATTNVIZ_DEVICE") or None)
     seeds = [int(s) for s in args.seeds.split(",")]
     load0 = os.getloadavg()[0]

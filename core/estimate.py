@@ -15,8 +15,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import numpy as np
-
 from . import recipe
 from .train import DEFAULTS, evaluate, train
 
@@ -48,7 +46,8 @@ def measure_speed(task, cfg, batch_size: int, device) -> Speed:
     """Time training steps of a fresh model of this config: at least SPEED_STEPS[0], then until
     SPEED_SECONDS have passed (at most SPEED_STEPS[1]), so a machine shared with other work is
     sampled over a second, not over a few lucky or unlucky steps. The first step (lazy imports,
-    kernel selection) is not counted; step_s is the median of the others. eval_s times one
+    kernel selection) is not counted; step_s is the mean of the others (a run's time is their
+sum: the median would leave out the slow steps a busy machine also gives the run). eval_s times one
     evaluation of EVAL_N examples of the same model."""
     model = recipe.build(cfg, 0, device)
     stamps: list[float] = []
@@ -63,7 +62,7 @@ def measure_speed(task, cfg, batch_size: int, device) -> Speed:
               eval_n=EVAL_N, callbacks={"on_step": on_step}, device=device)
     except _Stop:
         pass
-    step_s = float(np.median(np.diff(stamps)))                  # steps 2.. (not the first)
+    step_s = (stamps[-1] - stamps[0]) / (len(stamps) - 1)     # steps 2.. (not the first)
     t0 = time.perf_counter()
     evaluate(model, task, EVAL_N, seed=1)
     return Speed(step_s=step_s, eval_s=time.perf_counter() - t0)

@@ -101,8 +101,13 @@ def _progress(job, live: bool) -> None:
     x, y = thin(v["losses"])
     chart(training_curves(x, y, v["eval_steps"], metric_series(v, job.task.metrics),
                           presenter=presenting()), key="train_curves")
-    if v["snapshots"]:
+    if v["snapshots"] and v["snapshots"][0][1]:
         snapshots(job, v)
+    elif v["snapshots"]:                           # the GRU's fixed-context twin
+        st.subheader("Watch attention form")
+        st.info("This model has no attention to watch: its decoder sees only the encoder's "
+                "final states, one fixed vector for the whole source. Train it with attention "
+                "on to see the alignment form, and compare the final scores.")
 
 
 def snapshots(job, v: dict) -> None:
