@@ -260,3 +260,15 @@ def test_the_gru_trains_and_shows_its_alignment_forming(attention):
     else:
         assert len(titles) == 1                   # the curves; no map
         assert any("no attention to watch" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("pos, why", [("none", "a set has no order"), ("learned", "try more")])
+def test_a_model_without_positions_is_told_why_it_missed_the_target(pos, why):
+    """A sorting run that ends below its target: without a positional encoding the message
+    says why no number of steps helps; with one, it suggests training longer."""
+    from ui.train.views import outcome
+    v = dict(final={"token_acc": 0.41, "exact": 0.0}, state="done", step=300,
+             target_reached=False)
+    level, message = outcome(v, TASKS["sort"], TASKS["sort"].make_config(pos=pos))
+    assert level == "warning" and why in message
+    assert ("try more steps" in message) == (pos != "none")
