@@ -86,6 +86,9 @@ def test_train_stop_save_and_pick(app: App):
             .to_be_visible()
         app.idle()
         assert (progress(app) or 0) < 20000
+        app.page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollTo(0, 0)")
+        SHOTS.mkdir(exist_ok=True)
+        app.page.screenshot(path=SHOTS / "train_presenter_top.png")    # settings, estimate
         [shown] = figures_ok(app, "input_order")
         assert any("encoder layer" in t["t"] for t in shown["text"]["title"])
         app.page.get_by_test_id("stCheckbox").filter(has_text="Keys in order of value").click()
