@@ -58,7 +58,6 @@ def test_snapshot_heatmap_names_the_head_and_permutes_keys_with_their_labels():
 
 def test_a_model_with_one_attention_module_is_named_in_words():
     """The GRU's single additive attention has no layers: its name still reads as words."""
-    from viz.training import attention_title
     assert attention_title("decoder.cross_attn", 0) == "decoder cross-attention, head 0"
     assert attention_title("decoder.cross_attn") == "decoder cross-attention"
     assert attention_title("encoder.self_attn", 1) == "encoder self-attention, head 1"
