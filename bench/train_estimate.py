@@ -1,6 +1,6 @@
 """The Train page's time estimate against real runs (issue 14: within a factor of 1.5).
 
-    python bench/train_estimate.py [--tasks sort,reverse] [--seeds 0,1,2]
+    nice -n 10 python bench/train_estimate.py [--tasks sort,reverse] [--seeds 0,1,2] [--threads 1]
 
 For each task and seed: the page's default settings (the task's config and train_defaults,
 stopping at the target), the speed measured as the page measures it (core.jobs.measure_speed,
@@ -8,7 +8,10 @@ once per task), the estimate the page shows before Start (core.jobs.estimate_run
 real run as the page starts it (a core.jobs.TrainingJob) from start() to its end (training,
 evaluations, the final evaluation). Prints the steps taken, the seconds, and real / estimate;
 the last column is what a task's `typical_steps` should be near (the median steps to target).
-Not a test; nothing is asserted. tests/test_train_estimate.py checks the sort task.
+The summary also gives real / estimate as it would be with typical_steps set to that median
+("in-sample": the same runs). --threads sets torch's threads in every thread, the job's too
+(1 on a machine shared with other work: two threads oversubscribed run 10-40x slower). Not a test; nothing is asserted.
+tests/test_train_estimate.py checks estimate_run's logic.
 """
 from __future__ import annotations
 
@@ -20,6 +23,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if "--threads" in sys.argv[:-1]:     # before torch starts: the job's own thread obeys it too
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = sys.argv[sys.argv.index("--threads") + 1]
 
 from core import jobs  # noqa: E402
 from core.device import get_device  # noqa: E402
@@ -45,6 +51,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tasks", default=",".join(n for n, t in TASKS.items() if t.trains))
     ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch threads in every thread (OMP_NUM_THREADS; 0: torch's default)")
     args = ap.parse_args(argv)
     device = get_device(os.environ.get("ATTNVIZ_DEVICE") or None)
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -66,17 +74,25 @@ def main(argv=None) -> int:
             print(f"{name:10s} {seed:4d} {r['steps']:6,d} {r['est_steps']:10,d} "
                   f"{r['real']:8.1f} {r['estimate']:8.1f} {r['real'] / r['estimate']:8.2f}  "
                   f"{r['state']}", flush=True)
-        summary.append((name, statistics.median(r["steps"] for r in runs),
-                        min(r["real"] / r["estimate"] for r in runs),
-                        max(r["real"] / r["estimate"] for r in runs), speed, timing))
+        median = int(statistics.median(r["steps"] for r in runs))
+        reached = [r["steps"] for r in runs if r["state"] == "target"]
+        if reached and spec0.stop_at_target:                  # the estimate with that median
+            task.typical_steps = int(statistics.median(reached))
+            est = jobs.estimate_run(speed, task, spec0.config, spec0.steps, True)
+            del task.typical_steps                            # back to the class's value
+        ratios = [r["real"] / est.seconds for r in runs]
+        summary.append((name, median, [r["steps"] for r in runs], min(ratios), max(ratios),
+                        speed, timing))
     print()
-    print(f"{'task':10s} {'median steps':>12s} {'real/est min-max':>17s} {'step ms':>8s} "
-          f"{'eval ms':>8s} {'timing s':>9s}")
-    for name, steps, lo, hi, speed, timing in summary:
-        print(f"{name:10s} {steps:12,.0f} {lo:8.2f}-{hi:<8.2f} {speed.step_s * 1e3:8.1f} "
-              f"{speed.eval_s * 1e3:8.1f} {timing:9.2f}")
+    print(f"{'task':10s} {'median steps':>12s} {'steps':>16s} {'real/est (median as typical)':>29s}"
+          f" {'step ms':>8s} {'eval ms':>8s} {'timing s':>9s}")
+    for name, steps, all_steps, lo, hi, speed, timing in summary:
+        print(f"{name:10s} {steps:12,d} {','.join(map(str, all_steps)):>16s} "
+              f"{lo:14.2f}-{hi:<14.2f} {speed.step_s * 1e3:8.1f} {speed.eval_s * 1e3:8.1f} "
+              f"{timing:9.2f}")
+    import torch
     print(f"load average {load0:.1f} before, {os.getloadavg()[0]:.1f} after; {os.cpu_count()} "
-          f"cores; device {device}")
+          f"cores; {torch.get_num_threads()} torch threads; device {device}")
     return 0
 
 

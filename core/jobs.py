@@ -10,7 +10,8 @@ UI (the Train page and a notebook use it alike).
 A job owns its model, a threading.Event to cancel and a lock around the progress its worker thread
 appends to. The run is core.recipe's (train, then evaluate on fresh examples, then metadata), so a
 saved model records the same things as one from `python -m core.train`. At most MAX_JOBS run at
-once in a process; at interpreter exit every job is cancelled and briefly awaited.
+once in a process; at interpreter exit every job is cancelled and briefly awaited. The time a run
+will take, before it starts, is core.estimate's (measure_speed, estimate_run; names kept here).
 """
 from __future__ import annotations
 
@@ -28,12 +29,12 @@ import torch
 
 from . import naming, recipe
 from .checkpoints import save_checkpoint
+from .estimate import (EVAL_N, Estimate, Speed, estimate_run,  # noqa: F401 (re-exported)
+                       estimate_seconds, measure_speed, schedule)
 from .models import build_model
 from .tasks import TASKS
-from .train import evaluate, train
 from .zoo import shipped_names
 
-EVAL_N = 256          # fresh examples per evaluation during training
 MAX_JOBS = 4          # trainings running at once in this process (all users of a server)
 STATES = ("starting", "running", "done", "target", "cancelled", "error")
 
@@ -45,94 +46,9 @@ _RUN_IDS = itertools.count(1)
 log = logging.getLogger(__name__)
 
 
-def schedule(steps: int, task=None) -> tuple[int, int]:
-    """(eval_every, snapshot_every): the task's own evaluation cadence where its train_defaults
-    set one (eval_every), else at most ~25 evaluations; ~20 attention snapshots."""
-    every = int((task.train_defaults.get("eval_every") if task is not None else 0) or 0)
-    return every if every > 0 else max(10, steps // 25), max(1, steps // 20)
-
-
 def count_parameters(cfg) -> int:
     with torch.device("meta"):                      # shapes only, nothing allocated
         return build_model(cfg).num_parameters()
-
-
-@dataclass(frozen=True)
-class Speed:
-    step_s: float     # seconds per optimizer step at this config and batch size
-    eval_s: float     # seconds per evaluation on EVAL_N examples
-
-
-SPEED_STEPS = (6, 40)  # steps measure_speed times: at least the first, at most the second
-SPEED_SECONDS = 1.0   # ... and it stops once this much time has gone (after the minimum)
-
-
-class _Stop(Exception):
-    """Ends measure_speed's timing run early (raised from its step callback)."""
-
-
-def measure_speed(task, cfg, batch_size: int, device) -> Speed:
-    """Time training steps of a fresh model of this config: at least SPEED_STEPS[0], then until
-    SPEED_SECONDS have passed (at most SPEED_STEPS[1]), so a machine shared with other work is
-    sampled over a second, not over a few lucky or unlucky steps. The first step (lazy imports,
-    kernel selection) is not counted; step_s is the median of the others. eval_s times one
-    evaluation of EVAL_N examples of the same model."""
-    model = recipe.build(cfg, 0, device)
-    stamps: list[float] = []
-
-    def on_step(*_):
-        stamps.append(time.perf_counter())
-        if len(stamps) >= SPEED_STEPS[0] and stamps[-1] - stamps[0] >= SPEED_SECONDS:
-            raise _Stop
-
-    try:
-        train(model, task, steps=SPEED_STEPS[1], batch_size=batch_size, warmup=1, eval_every=0,
-              eval_n=EVAL_N, callbacks={"on_step": on_step}, device=device)
-    except _Stop:
-        pass
-    step_s = float(np.median(np.diff(stamps)))                  # steps 2.. (not the first)
-    t0 = time.perf_counter()
-    evaluate(model, task, EVAL_N, seed=1)
-    return Speed(step_s=step_s, eval_s=time.perf_counter() - t0)
-
-
-def estimate_seconds(speed: Speed, steps: int, task=None, stop_at_target: bool = False) -> float:
-    """Seconds for a run of `steps` steps: the steps, the evaluations during training (the
-    job's schedule), a target met confirmed on the task's confirm_n examples when the run stops
-    there, and the final evaluation on recipe.FINAL_EVAL_N examples."""
-    eval_every, _ = schedule(steps, task)
-    evals = -(-steps // eval_every)          # every eval_every steps, and at the last step
-    extra = recipe.FINAL_EVAL_N / EVAL_N
-    if stop_at_target and task is not None:
-        extra += int(task.train_defaults.get("confirm_n", 0) or 0) / EVAL_N
-    return steps * speed.step_s + (evals + extra) * speed.eval_s
-
-
-@dataclass(frozen=True)
-class Estimate:
-    seconds: float          # the expected time of the run
-    steps: int              # the steps it is expected to take
-    all_seconds: float      # the time of all its steps (not stopping at the target)
-    why: str                # how `steps` was chosen, in words
-
-
-def estimate_run(speed: Speed, task, cfg, steps: int, stop_at_target: bool) -> Estimate:
-    """The expected time of a run from the measured speed: a run that stops at the target takes
-    the task's declared typical_steps (rounded up to the next evaluation, where it can stop),
-    unless the model cannot learn the task (Task.cannot_learn: e.g. no positional encoding where
-    positions matter) or the task declares none; else all its steps."""
-    every, _ = schedule(steps, task)
-    full = estimate_seconds(speed, steps, task)
-    typical = int(getattr(task, "typical_steps", 0) or 0)
-    if not (stop_at_target and task.target):
-        return Estimate(full, steps, full, "all steps")
-    if task.cannot_learn(cfg):
-        return Estimate(full, steps, full, "all steps: this model cannot reach the target")
-    if typical <= 0:
-        return Estimate(full, steps, full, "all steps: the task declares no typical run")
-    n = min(steps, -(-typical // every) * every)
-    return Estimate(estimate_seconds(speed, n, task, stop_at_target=n < steps), n, full,
-                    f"typically {typical:,} steps to the target")
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,12 @@ def final_metrics(task, model, seed: int) -> dict:
 
 
 def describe(cfg) -> str:
-    """'2 layers × 2 heads, d_model 32, learned PE, pre-LN'."""
+    """'2 layers × 2 heads, d_model 32, learned PE, pre-LN'; a GRU encoder-decoder:
+    'GRU encoder-decoder, hidden 64, embedding 32, additive attention 64'."""
+    if not hasattr(cfg, "d_model"):                       # core.rnn_config.RNNConfig
+        attention = f"additive attention {cfg.d_attn}" if cfg.attention else "no attention"
+        return (f"{'bidirectional ' if cfg.bidirectional else ''}GRU encoder-decoder, hidden "
+                f"{cfg.d_hidden}, embedding {cfg.d_emb}, {attention}")
     return (f"{cfg.n_layers} layers × {cfg.n_heads} heads, d_model {cfg.d_model}, "
             f"{cfg.pos} PE, {cfg.norm}-LN")
 

@@ -16,8 +16,8 @@ job = st.session_state.get(JOB)            # this session's run, if any
 
 task = tc.task_picker()
 cfg, run = tc.settings(task)
-measured = tc.estimate(task, cfg, run)
-tc.start_button(task, cfg, run, measured, job)
+est = tc.estimate(task, cfg, run)
+tc.start_button(task, cfg, run, est, job)
 
 if job is not None:
     st.divider()

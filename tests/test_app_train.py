@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import jobs, recipe
+from core.tasks import TASKS
 from ui.models import CHECKPOINT_DIR
 from ui.state import JOB
 
@@ -180,3 +181,94 @@ def test_stop_and_two_sessions_keep_separate_jobs():
         job_a.stop()
         job_b.stop()
         job_b.join(60)
+
+
+# ----------------------------------------------------------------------------- every task
+SMALL = {"rnn": dict(d_emb=8, d_hidden=16, d_attn=16)}     # others: TINY's layers and sizes
+
+
+def small_settings(task) -> dict:
+    """Widget values that make the page's speed timing quick for this task."""
+    sizes = SMALL.get(task.kind, dict(layers=1, d_model=16))
+    return {f"train_w_{task.name}.{k}": v for k, v in {**sizes, "batch": 16}.items()}
+
+
+@pytest.mark.parametrize("name", list(TASKS))
+def test_every_task_can_be_picked_with_the_settings_of_its_model(name):
+    """Picking a task (nothing started) shows the settings its config kind has: a GRU's sizes
+    and attention switch, or a transformer's layers and positional encoding; an estimate with
+    its why; the task in the link."""
+    task = TASKS[name]
+    at = open_train()
+    options = at.selectbox(key="train_w_task").options
+    if not task.trains:                            # nothing to train: not offered
+        assert not any(o.endswith(f"({name})") for o in options)
+        return
+    for key, value in small_settings(task).items():
+        at.session_state[key] = value
+    at.selectbox(key="train_w_task").set_value(name).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.query_params["task"] == [name] or at.query_params["task"] == name
+    keys = {w.key for w in [*at.number_input, *at.toggle, *at.select_slider, *at.selectbox]}
+    if task.kind == "rnn":
+        assert {f"train_w_{name}.attention", f"train_w_{name}.d_hidden"} <= keys
+        assert f"train_w_{name}.layers" not in keys
+    else:
+        assert {f"train_w_{name}.layers", f"train_w_{name}.pos"} <= keys
+    assert metric(at, "Estimated time") != "–"
+    assert any(c.value.startswith("Estimated from") for c in at.caption)
+    assert not at.button[0].disabled              # Start is offered
+    assert JOB not in at.session_state            # and nothing started
+
+
+def test_the_gru_without_attention_is_one_switch_away():
+    at = open_train()
+    for key, value in small_settings(TASKS["dates_rnn"]).items():
+        at.session_state[key] = value
+    at.selectbox(key="train_w_task").set_value("dates_rnn").run()
+    with_attention = int(metric(at, "Parameters").replace(",", ""))
+    assert not at.select_slider(key="train_w_dates_rnn.d_attn").disabled
+    at.toggle(key="train_w_dates_rnn.attention").set_value(False).run()
+    assert not at.exception
+    without = int(metric(at, "Parameters").replace(",", ""))
+    cfg = TASKS["dates_rnn"].make_config(**SMALL["rnn"])
+    assert with_attention - without == cfg.parameter_count() - \
+        cfg.replace(attention=False).parameter_count() > 0
+    assert at.select_slider(key="train_w_dates_rnn.d_attn").disabled
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("attention", [True, False])
+def test_the_gru_trains_and_shows_its_alignment_forming(attention):
+    settings = {**small_settings(TASKS["dates_rnn"]), "train_w_dates_rnn.steps": 10,
+                "train_w_dates_rnn.attention": attention}
+    at = AppTest.from_file(str(APP), default_timeout=90)
+    for key, value in settings.items():
+        at.session_state[key] = value
+    at.query_params["task"] = "dates_rnn"
+    at.switch_page("pages/train.py").run()
+    assert at.selectbox(key="train_w_task").value == "dates_rnn"
+    job = start(at)
+    job = wait_until_done(at, budget=300)
+    assert job.state in ("done", "target") and job.step >= 1
+    assert at.subheader[-2].value.startswith(("Finished", "Stopped early")) or any(
+        "GRU encoder-decoder" in h.value for h in at.subheader)
+    assert any("Watch attention form" == h.value for h in at.subheader)
+    titles = [t for t in map(str, (e.proto.spec for e in at.get("plotly_chart")))]
+    if attention:
+        assert any("decoder cross-attention, head 0 at step" in t for t in titles)
+    else:
+        assert len(titles) == 1                   # the curves; no map
+        assert any("no attention to watch" in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("pos, why", [("none", "a set has no order"), ("learned", "try more")])
+def test_a_model_without_positions_is_told_why_it_missed_the_target(pos, why):
+    """A sorting run that ends below its target: without a positional encoding the message
+    says why no number of steps helps; with one, it suggests training longer."""
+    from ui.train.views import outcome
+    v = dict(final={"token_acc": 0.41, "exact": 0.0}, state="done", step=300,
+             target_reached=False)
+    level, message = outcome(v, TASKS["sort"], TASKS["sort"].make_config(pos=pos))
+    assert level == "warning" and why in message
+    assert ("try more steps" in message) == (pos != "none")

@@ -54,3 +54,10 @@ def test_snapshot_heatmap_names_the_head_and_permutes_keys_with_their_labels():
     words = snapshot_heatmap(w, list("abcd"), list("abcd"), "encoder.blocks.0.self_attn", 1, 5,
                              keys_by_value=True)                         # not numbers: as is
     np.testing.assert_allclose(words.data[0].z, w)
+
+
+def test_a_model_with_one_attention_module_is_named_in_words():
+    """The GRU's single additive attention has no layers: its name still reads as words."""
+    assert attention_title("decoder.cross_attn", 0) == "decoder cross-attention, head 0"
+    assert attention_title("decoder.cross_attn") == "decoder cross-attention"
+    assert attention_title("encoder.self_attn", 1) == "encoder self-attention, head 1"

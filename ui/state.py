@@ -48,3 +48,5 @@ DISCARD = "discard"            # runs that stop early by ui.vit.controls.keep_st
 # -- the Train page ----------------------------------------------------------------------------
 JOB = "train_job"              # This session's training job (a core.jobs.TrainingJob).
 #                                Owner: ui.train.controls.start_button. Read: pages/train.py.
+TRAIN_TASK = "task"            # URL parameter (?task=dates_rnn), not a widget key. Written by
+#                                ui.train.controls.task_picker (the task shown), read there.

@@ -60,13 +60,20 @@ def training_curves(steps, losses, eval_steps=None, metrics=None,
 
 _NAME = re.compile(r"^(?:(?P<side>encoder|decoder)\.)?(?:.*\.)?blocks\.(?P<layer>\d+)\."
                    r"(?P<kind>self_attn|cross_attn)$")
+_SINGLE = re.compile(r"^(?P<side>encoder|decoder)\.(?P<kind>self_attn|cross_attn)$")
 
 
 def attention_title(name: str, head: int | None = None) -> str:
     """A dotted attention name in words: "encoder.blocks.2.self_attn", 1 -> "encoder layer 2,
     head 1"; "decoder.blocks.0.cross_attn", 3 -> "decoder layer 0, cross-attention head 3".
-    Layers and heads count from 0, as everywhere in the app. Other names come back as given."""
+    A model with one attention module and no layers (the GRU's "decoder.cross_attn") ->
+    "decoder cross-attention, head 0". Layers and heads count from 0, as everywhere in the app.
+    Other names come back as given."""
     m = _NAME.match(str(name))
+    if m is None and (one := _SINGLE.match(str(name))):       # one attention module (the GRU)
+        text = f"{one['side']} " + ("cross-attention" if one["kind"] == "cross_attn"
+                                    else "self-attention")
+        return text if head is None else f"{text}, head {head}"
     if m is None:
         return str(name) if head is None else f"{name}, head {head}"
     side = m["side"] or "layer"

@@ -38,6 +38,8 @@ class SortTask(Task):
     train_defaults = dict(steps=300, lr=1e-2, batch_size=128, warmup=30, eval_every=10,
                           eval_n=256, confirm_n=1000)
     zoo = {"seed": 0, "steps": 2000, "preset": None, "overrides": {}}
+    typical_steps = 250      # bench/train_estimate.py, seeds 0-2: 220, 250, 260 (re-measure)
+    needs_positions = True   # each output place is a rank: without positions, a set of digits
     examples = ("3 1 2", "9 8 7 6 5 4 3 2 1", "5 3 8 1 9 2 7", "4 4 1 4 2 2 9 1 1 3 7 5")
     max_input_len = MAX_LEN
     probe_example = (7, 3, 9, 1, 5, 2, 8, 4, 6, 3)

@@ -1,5 +1,8 @@
-"""The Train page in a real browser: start a run, watch the progress and the loss curve grow, stop
-it, save the model under a unique name and find it in the model picker of the explorer.
+"""The Train page in a real browser at 1280×720 with ?presenter=true (a projector): start a run,
+watch the progress and the loss curve grow, stop it, read back the curves and the "watch
+attention form" map (tests/e2e/figure_checks.py: type sizes, overlaps, cut-off text, square
+cells), with keys in input order and by value, save the model under a unique name and find it
+in the model picker of the explorer. Screenshots: tests/e2e/screenshots/train_presenter_*.png.
 
 The saved checkpoint is deleted in a finally block, so the repository stays clean.
 """
@@ -8,9 +11,11 @@ from __future__ import annotations
 import re
 import uuid
 
-from .conftest import CHECKPOINTS, App
+from .conftest import CHECKPOINTS, PLOT, SHOTS, App
+from .figure_checks import problems, read_figures
 
 STEP = re.compile(r"step ([\d,]+) / ([\d,]+)")
+PROJECTOR = {"width": 1280, "height": 720}
 
 
 def progress(app: App) -> int | None:
@@ -24,19 +29,42 @@ def progress(app: App) -> int | None:
 
 def curve_points(app: App) -> int:
     """Points on the loss curve (0 while it is not drawn, or drawn twice during a rerun)."""
+    from playwright.sync_api import Error
     plot = app.chart("train_curves")
     if plot.count() != 1:
         return 0
-    return plot.evaluate("el => el._fullData.length ? el._fullData[0].x.length : 0")
+    try:                                   # a rerun may add a second one in between
+        return plot.evaluate("el => el._fullData.length ? el._fullData[0].x.length : 0")
+    except Error:
+        return 0
+
+
+def figures_ok(app: App, shot: str) -> list[dict]:
+    """The curves and the snapshot map as drawn: no problem a back row would have (the map
+    with square cells), and a screenshot of the map's screenful."""
+    app.until(lambda: app.page.locator(f"{PLOT} .main-svg").count() >= 2, "both charts drawn")
+    app.page.wait_for_timeout(300)                # plotly's own relayout after the first draw
+    seen = read_figures(app.page)
+    maps = [s for s in seen if any("at step" in t["t"] for t in s["text"]["title"])]
+    others = [s for s in seen if s not in maps]
+    assert len(maps) == 1 and others, [s["text"]["title"] for s in seen]
+    assert problems(maps, True, True, shot) + problems(others, True, False, shot) == []
+    app.chart("train_watch_map").scroll_into_view_if_needed()
+    SHOTS.mkdir(exist_ok=True)
+    app.page.screenshot(path=SHOTS / f"train_presenter_{shot}.png")
+    return maps
 
 
 def test_train_stop_save_and_pick(app: App):
     from playwright.sync_api import expect
     name = f"e2e_{uuid.uuid4().hex[:10]}"
     path = CHECKPOINTS / f"{name}.safetensors"
+    app.page.set_viewport_size(PROJECTOR)
     try:
-        app.open("/train", "h1:has-text('Train a model')")
+        app.open("/train?presenter=true", "h1:has-text('Train a model')")
         expect(app.combobox("Task")).to_have_value(re.compile(r"\(sort\)$"))
+        app.page.get_by_test_id("stExpander").filter(has_text="Schedule").locator(
+            "summary").click()                    # folded while presenting
         # a long run that cannot end by itself before Stop is pressed
         app.type_into(app.page.get_by_role("spinbutton", name="Steps"), "20000")
         expect(app.page.get_by_role("spinbutton", name="Steps")).to_have_value("20000")
@@ -58,6 +86,15 @@ def test_train_stop_save_and_pick(app: App):
             .to_be_visible()
         app.idle()
         assert (progress(app) or 0) < 20000
+        app.page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollTo(0, 0)")
+        SHOTS.mkdir(exist_ok=True)
+        app.page.screenshot(path=SHOTS / "train_presenter_top.png")    # settings, estimate
+        [shown] = figures_ok(app, "input_order")
+        assert any("encoder layer" in t["t"] for t in shown["text"]["title"])
+        app.page.get_by_test_id("stCheckbox").filter(has_text="Keys in order of value").click()
+        expect(app.page.locator(".xtitle", has_text="sorted by value")).to_have_count(1)
+        app.idle()
+        figures_ok(app, "by_value")
 
         # save under a unique name, then find it selected in the explorer's model picker
         app.page.get_by_role("textbox", name="Name").fill(name)
@@ -67,9 +104,9 @@ def test_train_stop_save_and_pick(app: App):
         assert path.exists()
         app.page.get_by_test_id("stSidebarNav").locator("a").filter(
             has_text="Attention explorer").click()
-        expect(app.page.locator("h1", has_text="Attention explorer")).to_be_visible()
-        app.idle()
         picker = app.page.get_by_test_id("stSidebar").get_by_role("combobox", name="Model")
+        expect(picker).to_be_visible()          # presenting: the explorer shows no title
+        app.idle()
         expect(picker).to_have_value(re.compile(rf"^{name}( · |$)"))
         expect(app.chart("one_head_map")).to_have_count(1)
     finally:

@@ -1,25 +1,28 @@
 """The Train page's controls: the task, the architecture and the schedule, the time estimate and
 Start. Each task remembers its own settings (per user) when the user leaves the page.
 
-Streamlit glue only: the run itself is a core.jobs.TrainingJob, timed with core.jobs's
-measure_speed; the settings' limits and defaults (from the task's own) are chosen here.
+Streamlit glue only: the run itself is a core.jobs.TrainingJob, its time told before Start by
+core.estimate (re-exported by core.jobs); the settings' limits and defaults (from the task's
+own) are chosen here, the architecture's per config kind in ui.train.architecture.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import streamlit as st
 
 from core import jobs
-from core.config import POSITIONAL_KINDS, VIT_POSITIONAL_KINDS
 from core.tasks import TASKS
 
 from ..models import device
-from ..state import JOB
+from ..state import JOB, TRAIN_TASK
 from ..theme import advanced
+from . import architecture
+from .architecture import Range
 
-LIMITS = dict(layers=(1, 6), heads=(1, 8), steps=(10, 20000), lr=(1e-4, 1e-1),
-              batch=(8, 512), seed=(0, 2**31 - 1))
-D_MODELS = (16, 32, 48, 64, 96, 128)
+LIMITS = dict(steps=Range(10, 20000), lr=Range(1e-4, 1e-1), batch=Range(8, 512),
+              seed=Range(0, 2**31 - 1))
 SETTINGS_KEY = "train_settings"      # {widget key: value}: the widgets' values across pages
 SPEED_KEY = "train_speed"            # {(task, config, batch, device): Speed} measured this session
 
@@ -29,27 +32,28 @@ def _clamp(x, lo, hi):
 
 
 def defaults(task) -> dict:
-    """Widget defaults from the task's own config and train_defaults, clamped to the widgets."""
-    cfg, d = task.make_config(), task.train_defaults
-    d_model = min(D_MODELS, key=lambda m: abs(m - cfg.d_model))
-    return dict(layers=_clamp(cfg.n_layers, *LIMITS["layers"]),
-                heads=_clamp(cfg.n_heads, *LIMITS["heads"]), d_model=d_model,
-                pos=cfg.pos, norm=cfg.norm,
-                steps=int(_clamp(d.get("steps", 1000), *LIMITS["steps"])),
-                lr=float(_clamp(d.get("lr", 3e-3), *LIMITS["lr"])),
-                batch=int(_clamp(d.get("batch_size", 128), *LIMITS["batch"])), seed=0,
-                at_target=bool(task.target))
+    """{field: (default, options tuple or Range)} of every setting of this task: its
+    architecture (architecture.fields) and schedule (from train_defaults, clamped)."""
+    d = task.train_defaults
+    return {**architecture.fields(task),
+            "steps": (int(_clamp(d.get("steps", 1000), *LIMITS["steps"])), LIMITS["steps"]),
+            "lr": (float(_clamp(d.get("lr", 3e-3), *LIMITS["lr"])), LIMITS["lr"]),
+            "batch": (int(_clamp(d.get("batch_size", 128), *LIMITS["batch"])), LIMITS["batch"]),
+            "seed": (0, LIMITS["seed"]), "at_target": (bool(task.target), (True, False))}
 
 
-def make_config(task, layers: int, heads: int, d_model: int, pos: str, norm: str):
-    """The task's config with the chosen architecture; ValueError (the config's message) if it
-    is not valid. A d_ff the task fixes is scaled with d_model."""
-    base = task.make_config()
-    extra = {}
-    if base.d_ff:
-        extra["d_ff"] = max(1, round(base.d_ff * d_model / base.d_model))
-    return task.make_config(n_layers=int(layers), n_heads=int(heads), d_model=int(d_model),
-                            pos=pos, norm=norm, **extra)
+def checked(value, default, allowed):
+    """`value` if it is one of the options `allowed` (of the default's type), or, for a Range,
+    a finite number clamped into it (a whole number where the Range is of whole numbers); else
+    `default`. Junk (NaN, inf, 1e309, text, None, a bool for a number) gives the default."""
+    if not isinstance(allowed, Range):
+        return value if value in allowed and type(value) is type(default) else default
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return default
+    if not math.isfinite(float(value)):
+        return default
+    x = _clamp(float(value), float(allowed.lo), float(allowed.hi))
+    return int(round(x)) if isinstance(allowed.lo, int) else x
 
 
 def target_text(task) -> str:
@@ -70,15 +74,21 @@ def duration(seconds: float | None) -> str:
     return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
-def keep(key: str, default):
-    """A widget key whose value survives leaving the page (Streamlit drops the state of widgets
-    that a run does not draw): the value is mirrored in a plain session_state dict."""
+def keep(key: str, default, allowed, wkey: str | None = None) -> str:
+    """A widget key (train_w_<key> unless `wkey` is given) whose value survives leaving the
+    page (Streamlit drops the state of widgets that a run does not draw): the value is mirrored
+    in a plain session_state dict. A remembered value that is not allowed (a stale session, a
+    forged message: junk, out of range) is replaced (checked) before the widget is drawn."""
     store = st.session_state.setdefault(SETTINGS_KEY, {})
-    wkey = f"train_w_{key}"
+    wkey = wkey or f"train_w_{key}"
     if wkey in st.session_state:
-        store[wkey] = st.session_state[wkey]
+        value = st.session_state[wkey]
+        good = checked(value, default, allowed)
+        if good != value or type(good) is not type(value):     # NaN != NaN: replaced too
+            st.session_state[wkey] = good
+        store[wkey] = good
     else:
-        st.session_state[wkey] = store.get(wkey, default)
+        st.session_state[wkey] = checked(store.get(wkey, default), default, allowed)
     return wkey
 
 
@@ -97,10 +107,17 @@ def trainable() -> list[str]:
 
 
 def task_picker():
-    """The task selectbox (and its description) -> the task."""
+    """The task selectbox (and its description) -> the task. Kept in the URL (?task=dates_rnn,
+    written here: a bound selectbox would put the option's label in the link); a name there
+    that is not a trainable task is ignored, and replaced by the task shown."""
     names = trainable()
-    name = st.selectbox("Task", names, key=keep("task", names[0]),
+    wkey, url = "train_w_task", st.query_params.get(TRAIN_TASK)
+    if wkey not in st.session_state and url in names:      # a link opens on its task
+        st.session_state[wkey] = url
+    name = st.selectbox("Task", names, key=keep("task", names[0], tuple(names)),
                         format_func=lambda n: f"{TASKS[n].title} ({n})")
+    if url != name:
+        st.query_params[TRAIN_TASK] = name
     st.caption(TASKS[name].description)
     return TASKS[name]
 
@@ -111,17 +128,9 @@ def settings(task) -> tuple:
     d = defaults(task)
 
     def k(field):
-        return keep(f"{task.name}.{field}", d[field])
+        return keep(f"{task.name}.{field}", *d[field])
 
-    st.subheader("Architecture")
-    c = st.columns(5)
-    layers = c[0].number_input("Layers", *LIMITS["layers"], step=1, key=k("layers"))
-    heads = c[1].number_input("Heads", *LIMITS["heads"], step=1, key=k("heads"))
-    d_model = c[2].select_slider("d_model", D_MODELS, key=k("d_model"))
-    pos = c[3].selectbox("Positional encoding", VIT_POSITIONAL_KINDS if task.kind == "vit"
-                         else POSITIONAL_KINDS, key=k("pos"))
-    norm = c[4].radio("LayerNorm", ("pre", "post"), key=k("norm"), horizontal=True,
-                      format_func=lambda n: f"{n}-LN")
+    chosen = architecture.widgets(task, k)
     with advanced("Schedule: steps, learning rate, batch size, seed"):   # folded when presenting
         st.subheader("Schedule")
         c = st.columns(5)
@@ -135,34 +144,41 @@ def settings(task) -> tuple:
                                        f"{target_text(task)}")
     cfg = None
     try:
-        cfg = make_config(task, layers, heads, d_model, pos, norm)
+        cfg = architecture.make_config(task, **chosen)
     except ValueError as e:
         st.error(f"This architecture is not valid: {e}")
+    if cfg is not None and (why := task.cannot_learn(cfg)):
+        st.warning(why, icon=":material/block:")
     return cfg, dict(steps=int(steps), lr=float(lr), batch_size=int(batch), seed=int(seed),
                      stop_at_target=bool(at_target and task.target))
 
 
-def estimate(task, cfg, run: dict):
-    """Parameters, estimated time and speed of this run (timed on this server) -> Speed or None."""
+def estimate(task, cfg, run: dict) -> jobs.Estimate | None:
+    """Parameters and the expected time of this run (its speed timed on this server, its steps
+    from the task's typical run), with why -> the Estimate, or None when it cannot be timed."""
     if cfg is None:
         return None
-    measured = None
+    est = None
     try:
         with st.spinner("Timing a few training steps…"):
             measured = speed(task, cfg, run["batch_size"], device())
+        est = jobs.estimate_run(measured, task, cfg, run["steps"], run["stop_at_target"])
     except Exception as e:                     # noqa: BLE001 - shown, never raised
         st.warning(f"Could not time this model ({type(e).__name__}: {e}); no estimate.")
     c = st.columns(3)
     c[0].metric("Parameters", f"{jobs.count_parameters(cfg):,}")
-    c[1].metric("Estimated time",
-                duration(measured and jobs.estimate_seconds(measured, run["steps"])),
-                help="Timed at this size on this server: 3 training steps and one evaluation "
-                     "of a fresh model, scaled to this run's steps and evaluations.")
-    c[2].metric("Speed", f"{1 / measured.step_s:,.1f} steps/s" if measured else "–")
-    return measured
+    c[1].metric("Estimated time", duration(est and est.seconds),
+                help="Steps timed at this size on this server for about a second, scaled to "
+                     "the steps this run is expected to take, its evaluations and its final "
+                     "score.")
+    c[2].metric("Steps", f"{est.steps:,}" if est else "–")
+    if est is not None:
+        st.caption(f"Estimated from {1 / measured.step_s:,.0f} steps/s measured here: "
+                   f"{est.why}.")
+    return est
 
 
-def start_button(task, cfg, run: dict, measured, job) -> None:
+def start_button(task, cfg, run: dict, est, job) -> None:
     """Start training (a new job in this session), or a note on what starting would discard."""
     running = job is not None and job.running
     left, right = st.columns([2, 5])             # room for the button in presenter type
@@ -170,7 +186,7 @@ def start_button(task, cfg, run: dict, measured, job) -> None:
         spec = jobs.JobSpec(task.name, cfg, **run)
         try:
             st.session_state[JOB] = jobs.TrainingJob(
-                spec, device(), measured and jobs.estimate_seconds(measured, spec.steps)).start()
+                spec, device(), est and est.seconds).start()
         except RuntimeError as e:                  # too many trainings on this server at once
             st.warning(str(e))
         else:

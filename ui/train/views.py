@@ -10,16 +10,17 @@ import numpy as np
 import streamlit as st
 
 from core.recipe import FINAL_EVAL_N, describe
-from viz.attention import attention_heatmap
-from viz.training import training_curves
+from viz import sizing
+from viz.training import attention_title, snapshot_heatmap, training_curves, value_order
 
 from ..state import CHOSEN_MODEL
-from ..theme import presenting
+from ..theme import dark, presenting
 from ..widgets import chart
 from .controls import duration, target_text
 
 POLL_S = 1.0                     # how often the progress fragment polls a running job
 WATCH = "train_watch_i"          # the snapshot slider's key
+BY_VALUE = "train_watch_by_value"  # the "keys in order of value" toggle's key
 STATE_TEXT = {"starting": "Starting…", "running": "Training…", "done": "Finished all steps",
               "target": "Stopped early at target", "cancelled": "Stopped", "error": "Failed"}
 
@@ -44,9 +45,11 @@ def fmt(x) -> str:
     return f"{float(x):.4g}" if isinstance(x, (float, np.floating)) else str(x)
 
 
-def outcome(v: dict, task) -> tuple[str, str] | None:
+def outcome(v: dict, task, config=None) -> tuple[str, str] | None:
     """(level, message) on the final metrics once a run has ended: level is 'success' when the
-    target was reached, 'warning' when not, 'info' when the task has no target."""
+    target was reached, 'warning' when not (with why, where a model of `config` cannot learn
+    the task: Task.cannot_learn; else a hint to train longer), 'info' when the task has no
+    target."""
     if not v["final"]:
         return None
     how = {"target": "stopped early at target", "cancelled": f"stopped at step {v['step']:,}",
@@ -57,6 +60,8 @@ def outcome(v: dict, task) -> tuple[str, str] | None:
         return "info", msg
     if v["target_reached"]:
         return "success", f"{msg} Target reached."
+    if why := task.cannot_learn(config):
+        return "warning", f"{msg} Target ({target_text(task)}) not reached. {why}"
     return "warning", f"{msg} Target ({target_text(task)}) not reached: try more steps."
 
 
@@ -91,32 +96,50 @@ def _progress(job, live: bool) -> None:
     for col, m in zip(cols[1:], job.task.metrics):
         col.metric(m + (" (final)" if v["final"] else ""), fmt(latest[m]) if m in latest
                    else "–")
-    if done := outcome(v, job.task):
+    if done := outcome(v, job.task, job.spec.config):
         getattr(st, done[0])(done[1])
     x, y = thin(v["losses"])
     chart(training_curves(x, y, v["eval_steps"], metric_series(v, job.task.metrics),
                           presenter=presenting()), key="train_curves")
-    if v["snapshots"]:
+    if v["snapshots"] and v["snapshots"][0][1]:
         snapshots(job, v)
+    elif v["snapshots"]:                           # the GRU's fixed-context twin
+        st.subheader("Watch attention form")
+        st.info("This model has no attention to watch: its decoder sees only the encoder's "
+                "final states, one fixed vector for the whole source. Train it with attention "
+                "on to see the alignment form, and compare the final scores.")
 
 
 def snapshots(job, v: dict) -> None:
-    """Watch attention form: one head's attention on the probe input at each snapshot."""
+    """Watch attention form: one head's attention on the probe input at each snapshot, with
+    square cells, the layer named in words, and (where the keys are numbers, as in sorting) the
+    keys optionally in order of value, so that "read the input of my rank" forms a diagonal."""
     st.subheader("Watch attention form")
     snaps, last = v["snapshots"], len(v["snapshots"]) - 1
-    c = st.columns([2, 1, 4, 1.2], vertical_alignment="bottom")
-    name = c[0].selectbox("Layer", list(snaps[0][1]), key="train_watch_layer")
-    head = c[1].selectbox("Head", range(snaps[0][1][name].shape[0]), key="train_watch_head")
+    names = list(snaps[0][1])
+    c = st.columns([2.2, 1, 4, 1.2], vertical_alignment="bottom")
+    name = c[0].selectbox("Layer", names, key="train_watch_layer", format_func=attention_title)
+    n_heads = snaps[0][1][name].shape[0]
+    head = c[1].selectbox("Head", range(n_heads), key="train_watch_head",
+                          disabled=n_heads == 1)
     i = c[2].slider("Snapshot", 0, max(1, last), key=WATCH, disabled=last == 0,
                     help=f"One every {job.snapshot_every} steps, on the task's probe input",
                     **follow(WATCH, last, job.run_id))
     with c[3]:
         snapshot_buttons(WATCH, i, last)                  # ◀ ▶, also the ← / → keys
     step, att = snaps[min(i, last)]
-    w = att[name][head]                                           # (Tq, Tk)
+    w = att[name][min(head, n_heads - 1)]                         # (Tq, Tk)
     q, k = axis_labels(v["labels"].get(name), w.shape)
-    chart(attention_heatmap(w, q, k, title=f"{name}, head {head} at step {step}",
-                            presenter=presenting()), key="train_watch_map")
+    by_value = False
+    if k is not None and value_order(k) is not None:
+        by_value = st.toggle("Keys in order of value", key=BY_VALUE,
+                             help="Sort the key columns by the number they hold: a head that "
+                                  "reads the input of its own rank (sorting) becomes a "
+                                  "diagonal")
+    p = presenting()
+    chart(snapshot_heatmap(w, q, k, name, head, step, keys_by_value=by_value, presenter=p,
+                           dark=dark(), width=sizing.content_width(presenter=p)),
+          key="train_watch_map", width="content")
 
 
 def follow(key: str, last: int, run_id) -> dict:
