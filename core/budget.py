@@ -132,6 +132,11 @@ def config_cost(cfg: TransformerConfig, tokens: int | None = None,
     """The Cost of one forward of the model `cfg` describes. tokens: the input's length
     (default cfg.max_len); target_tokens: a seq2seq model's target length (default max_len).
     A ViT's length is fixed by its config (tokens is ignored)."""
+    if getattr(cfg, "d_memory", None) is not None:     # the GRU pair (core.rnn_config): one
+        src = cfg.max_len if tokens is None else tokens  # additive head, target over source
+        tgt = cfg.max_len if target_tokens is None else target_tokens
+        return estimate([Stack(1, 1, cfg.d_memory, tgt, src, 0)], batch=batch,
+                        n_params=parameter_count(cfg), recorded=recorded)
     common = dict(n_heads=cfg.n_heads, d_model=cfg.d_model, d_ff=cfg.ff_dim,
                   n_params=parameter_count(cfg), batch=batch, recorded=recorded)
     if isinstance(cfg, ViTConfig):
