@@ -12,16 +12,16 @@ from ui.sidebar import presenter as presenter_mode
 ensure_router()
 presenter, dark_theme = presenter_mode(), dark()
 st.title("From RNN to attention")
+st.caption("Attention was invented for recurrent translation models: the same date read by a "
+           "GRU with additive attention (left) and by a transformer (right).")
+alignment(presenter, dark_theme)
 st.markdown("Before transformers, a translation model was a pair of recurrent networks "
             "(here GRUs): an **encoder** reads the source one character at a time, a "
             "**decoder** writes the output one character at a time. Bahdanau, Cho and Bengio "
-            "(2015) let the decoder, at every step, score each encoder state against its own "
-            "state, e = vᵀ tanh(W s + U h), and read their softmax-weighted sum: **additive "
+            "(2015) let the decoder, at every step, score each encoder state h against its own "
+            "state s, e = vᵀ tanh(W s + U h), and read their softmax-weighted sum: **additive "
             "attention**. A transformer's cross-attention does the same with a scaled dot "
-            "product, in several heads at once.")
-
-st.header("The alignment, then and now")
-alignment(presenter, dark_theme)
+            "product, in several heads at once, and without the recurrence.")
 
 st.header("The bottleneck attention removes")
 st.markdown("Without attention the decoder gets the source only through one fixed-length "

@@ -77,7 +77,7 @@ def source_box() -> str | None:
                         "5/3/1999\". The transformer reads one date of at most "
                         f"{TASKS[TRANSFORMER].max_input_len} characters.")
     with st.container(horizontal=True):
-        for i, example in enumerate(task.examples[-4:]):
+        for i, example in enumerate(task.examples[-3:]):
             st.button(example, key=f"rnn_ex_{i}", on_click=box.put, args=(example,),
                       type="tertiary")
     try:
