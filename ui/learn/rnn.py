@@ -15,6 +15,7 @@ from core import analysis
 from core.statistics_scope import focus_reason, most_focused
 from core.tasks.dates_rnn import JOIN
 from viz.attention import attention_heatmap
+from viz import sizing
 from viz.rnn import accuracy_by_dates_figure
 from viz.training import attention_title
 
@@ -28,6 +29,7 @@ PAGE = "rnn"                          # the input box's memory (ui.widgets.PageI
 DEFAULT = "22 November 2026"
 N_EACH = 300                          # fresh examples per number of dates in the figure
 SEED = 4321
+MIN_CELL = 30                         # px: smaller cells and the maps go one above the other
 
 
 def shipped_row(name: str) -> dict | None:
@@ -118,31 +120,43 @@ def alignment(presenter: bool, dark: bool) -> None:
                               what="Running the transformer")
         except ValueError as e:
             refused = str(e)
-    half = (width(presenter) - gap(presenter)) // 2
     q, k = ins.labels[ATTN]
-    maps = [attention_heatmap(ins.attention[ATTN][0], q, k, presenter=presenter, dark=dark,
-                              width=half, title=f"GRU + additive attention wrote "
-                                                f"{ins.prediction or '(nothing)'}")]
+    specs = [(ins.attention[ATTN][0], q, k,
+              f"GRU + additive attention wrote {ins.prediction or '(nothing)'}")]
     best = best_head(ins_tf) if ins_tf is not None else None
     if best is not None:
         name, head = best["module"], int(best["head"])
         q2, k2 = ins_tf.labels[name]
-        maps.append(attention_heatmap(
-            ins_tf.attention[name][head], q2, k2, presenter=presenter, dark=dark, width=half,
-            title=f"Transformer wrote {ins_tf.prediction or '(nothing)'}: "
-                  f"{attention_title(name, head)}"))
-    for col, fig, i in zip(st.columns(2, gap="small"), maps, range(2)):
-        with col:
-            show(fig, key=f"rnn_map_{i}")
+        specs.append((ins_tf.attention[name][head], q2, k2,
+                      f"Transformer wrote {ins_tf.prediction or '(nothing)'}: "
+                      f"{attention_title(name, head)}"))
+    draw_maps(specs, presenter, dark)
     st.caption("Rows: the characters each model wrote (first on top); columns: the source "
                "characters. A bright cell is where that output character read the source.")
     if best is not None:
-        st.caption(f"Transformer: {focus_reason(best)}, over its {len(ins_tf.attention)} "
-                   "cross-attention modules' heads (the GRU has a single one).")
+        st.caption(f"Transformer: {focus_reason(best)} of all its cross-attention heads; "
+                   "the GRU has a single one.")
     elif refused:
         st.info(f"The transformer is not shown ({plain(refused, 160)}): it was trained on "
                 "one date at a time. The GRU reads up to three.",
                 icon=":material/info:")
+
+
+def draw_maps(specs, presenter: bool, dark: bool) -> None:
+    """[(weights (Tq, Tk), rows, columns, title)] side by side when each keeps cells of at least
+    MIN_CELL px in half the column, else one above the other at the full width (a projector)."""
+    half = (width(presenter) - gap(presenter)) // 2
+    side = len(specs) > 1 and min(
+        sizing.heatmap_size(w.shape[-2], w.shape[-1], q, k, presenter, width=half).cell
+        for w, q, k, _ in specs) >= MIN_CELL
+    figs = [attention_heatmap(w, q, k, title=t, presenter=presenter, dark=dark,
+                              width=half if side else width(presenter),
+                              max_height=sizing.height_limit(presenter=presenter))
+            for w, q, k, t in specs]
+    places = st.columns(2, gap="small") if side else [st.container() for _ in figs]
+    for i, (place, fig) in enumerate(zip(places, figs)):
+        with place:
+            show(fig, key=f"rnn_map_{i}")
 
 
 def bottleneck(presenter: bool, dark: bool) -> None:
