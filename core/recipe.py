@@ -57,12 +57,11 @@ def final_metrics(task, model, seed: int) -> dict:
 
 
 def describe(cfg) -> str:
-    """'2 layers × 2 heads, d_model 32, learned PE, pre-LN'; a GRU encoder-decoder:
-    'GRU encoder-decoder, hidden 64, embedding 32, additive attention 64'."""
-    if not hasattr(cfg, "d_model"):                       # core.rnn_config.RNNConfig
-        attention = f"additive attention {cfg.d_attn}" if cfg.attention else "no attention"
-        return (f"{'bidirectional ' if cfg.bidirectional else ''}GRU encoder-decoder, hidden "
-                f"{cfg.d_hidden}, embedding {cfg.d_emb}, {attention}")
+    """'2 layers × 2 heads, d_model 32, learned PE, pre-LN'; for the GRU pair
+    'GRU 64, additive attention' (or 'GRU 64, fixed context')."""
+    if getattr(cfg, "d_memory", None) is not None:          # core.rnn_config.RNNConfig
+        return (f"{'bidirectional ' if cfg.bidirectional else ''}GRU {cfg.d_hidden}, "
+                + ("additive attention" if cfg.attention else "fixed context"))
     return (f"{cfg.n_layers} layers × {cfg.n_heads} heads, d_model {cfg.d_model}, "
             f"{cfg.pos} PE, {cfg.norm}-LN")
 

@@ -21,7 +21,7 @@ from ui.sidebar import presenter as presenter_mode
 ensure_router()
 presenter, dark = presenter_mode(), dc.dark()
 st.title("Masked decoding")
-picked = model_picker(kinds=("decoder", "seq2seq"))
+picked = model_picker(kinds=("decoder", "seq2seq", "rnn"))
 st.caption("A decoder writes one token at a time. Each new token may look only at the tokens "
            "before it: the causal mask blocks the future. Step through a generation and watch "
            "which earlier tokens each head reads before it chooses the next one.")

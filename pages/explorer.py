@@ -22,7 +22,7 @@ presenter = presenter_mode()
 if not presenter:                      # on a projector the menu names the page: room for the map
     st.title("Attention explorer", help="Type an input, pick a layer and a head, and see where "
              "each token looks. Vision transformers have their own page, *ViT patch attention*.")
-picked = model_picker(kinds=("encoder", "decoder", "seq2seq"))
+picked = model_picker(kinds=("encoder", "decoder", "seq2seq", "rnn"))
 if picked is None:
     st.stop()
 row, model, task = picked

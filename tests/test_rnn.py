@@ -370,3 +370,20 @@ def test_accuracy_by_length_figure_plots_both_models_in_percent():
     assert list(fixed.customdata) == [40, 30]
     assert "with attention" == att.name and "without" in fixed.name
     assert "length" in fig.layout.xaxis.title.text and "%" in fig.layout.yaxis.title.text
+
+
+def test_a_trained_gru_is_described_in_its_metadata():
+    """core.recipe.metadata (the Train page's and the zoo's) names the GRU, not d_model/PE."""
+    from core.recipe import describe
+    assert describe(RNNConfig(d_hidden=48)) == "bidirectional GRU 48, additive attention"
+    assert describe(RNNConfig(attention=False, bidirectional=False)) == "GRU 64, fixed context"
+
+
+def test_accuracy_by_dates_counts_each_number_of_dates(shipped):
+    """The page's bottleneck figure: the fixed-context GRU is right on one date, not three."""
+    from core.tasks.dates_rnn import accuracy_by_dates
+    model = shipped["dates_rnn_noattn"][0]
+    got = accuracy_by_dates(model, TASK, n_each=40, seed=3, size=15)
+    assert list(got) == [1, 2, 3] and all(n == 40 for _, n in got.values())
+    assert got[1][0] > 0.9 and got[3][0] < 0.3, got
+    assert got == accuracy_by_dates(model, TASK, n_each=40, seed=3, size=15)   # seeded

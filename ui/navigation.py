@@ -46,6 +46,9 @@ PAGES = {
         ("transformer.py", "Inside a transformer", ":material/stacks:",
          "One block of a real model: residual stream, layer norm, feed-forward and how much "
          "each changes each token; how big transformers are."),
+        ("rnn.py", "From RNN to attention", ":material/history:",
+         "A GRU with Bahdanau attention beside the transformer's cross-attention, and the "
+         "fixed-context bottleneck measured."),
     ],
     "Train": [
         ("train.py", "Train a model", ":material/model_training:",
@@ -63,7 +66,7 @@ PAGES = {
     ],
 }
 
-LECTURE_PATH = ["attention_math.py", "positional.py", "transformer.py", "explorer.py",
+LECTURE_PATH = ["attention_math.py", "positional.py", "transformer.py", "rnn.py", "explorer.py",
                 "decoding.py", "vit.py"]
 
 

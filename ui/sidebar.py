@@ -12,7 +12,7 @@ from .state import CHOSEN_MODEL, MODEL, PRESENTER
 from .text import plain
 
 KIND_NAMES = {"encoder": "encoder", "decoder": "causal decoder", "seq2seq": "encoder-decoder",
-              "vit": "vision transformer"}
+              "vit": "vision transformer", "rnn": "GRU encoder-decoder"}
 
 
 def presenter() -> bool:
@@ -138,7 +138,10 @@ def _describe(row, model, info) -> None:
                       else f"{plain(k, 30)} {plain(v, 30)}" for k, v in list(metrics.items())[:3])
     mine = "" if row.get("shipped") else "your model · "
     kind = KIND_NAMES.get(row["kind"], row["kind"])
+    shape = (f"{cfg.n_layers} layers × {cfg.n_heads} heads · d_model {cfg.d_model} · "
+             f"PE {cfg.pos}") if row["kind"] != "rnn" else (
+        f"GRU state {cfg.d_hidden} · " + ("additive (Bahdanau) attention" if cfg.attention
+                                          else "no attention: one fixed context"))
     st.caption(f"{mine}Task **{plain(row['task'])}** · {kind} · "
-               f"{model.num_parameters():,} parameters · {cfg.n_layers} layers × "
-               f"{cfg.n_heads} heads · d_model {cfg.d_model} · PE {cfg.pos}"
+               f"{model.num_parameters():,} parameters · {shape}"
                + (f"  \nMetrics: {shown}" if shown else ""))

@@ -61,27 +61,59 @@ def alignment_pair(rnn, transformer, presenter: bool = False, max_labels: int = 
     return fig.update_layout(margin_t=70 if presenter else 50)
 
 
+def _accuracy_lines(series, x_title: str, title: str, presenter: bool, dark: bool,
+                    width: int | None) -> go.Figure:
+    """series: [(name, colour, x labels, shares in [0, 1], counts)] -> one line per model."""
+    fig = go.Figure()
+    for name, colour, x, shares, counts in series:
+        fig.add_trace(go.Scatter(x=x, y=[100 * v for v in shares], name=name,
+                                 mode="lines+markers", customdata=counts,
+                                 line=dict(color=colour, width=4 if presenter else 2),
+                                 marker=dict(size=12 if presenter else 8),
+                                 hovertemplate="%{x}: %{y:.1f}% exact (%{customdata} examples)"
+                                               "<extra>" + name + "</extra>"))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="exact match (%)",
+                      yaxis=dict(range=[0, 105]),
+                      legend=dict(orientation="h", x=0, y=-0.3 if presenter else -0.25))
+    if width:
+        fig.update_layout(width=int(width))
+    return style(fig, presenter, height=460 if presenter else 380, dark=dark, wrap_to=width)
+
+
+def _series(with_attention: dict, without_attention: dict, label):
+    out = []
+    for name, data, colour in (("with attention", with_attention, WITH),
+                               ("without attention (fixed context)", without_attention, WITHOUT)):
+        keys = sorted(data)
+        out.append((name, colour, [label(k) for k in keys], [data[k][0] for k in keys],
+                    [data[k][1] for k in keys]))
+    return out
+
+
 def accuracy_by_length_figure(with_attention: dict, without_attention: dict,
-                              presenter: bool = False, title: str | None = None) -> go.Figure:
+                              presenter: bool = False, title: str | None = None, *,
+                              dark: bool = False, width: int | None = None) -> go.Figure:
     """Exact match (%) by source length, one line per model.
 
     Each argument: {(lo, hi): (share in [0, 1], number of examples)} as
     core.tasks.dates_rnn.accuracy_by_length returns it; x is the bucket's length range.
     """
-    fig = go.Figure()
-    for name, data, colour in (("with attention", with_attention, WITH),
-                               ("without attention (fixed context)", without_attention, WITHOUT)):
-        buckets = sorted(data)
-        x = [f"{lo}–{hi - 1}" for lo, hi in buckets]
-        y = [100 * data[b][0] for b in buckets]
-        n = [data[b][1] for b in buckets]
-        fig.add_trace(go.Scatter(x=x, y=y, name=name, mode="lines+markers", customdata=n,
-                                 line=dict(color=colour, width=4 if presenter else 2),
-                                 marker=dict(size=12 if presenter else 8),
-                                 hovertemplate="%{x} characters: %{y:.1f}% exact "
-                                               "(%{customdata} examples)<extra>" + name +
-                                               "</extra>"))
-    fig.update_layout(title=title or "Exact match by source length, on fresh examples",
-                      xaxis_title="source length (characters)", yaxis_title="exact match (%)",
-                      yaxis=dict(range=[0, 102]), legend=dict(orientation="h", y=-0.25))
-    return style(fig, presenter, height=420 if presenter else 360)
+    series = _series(with_attention, without_attention, lambda b: f"{b[0]}–{b[1] - 1}")
+    return _accuracy_lines(series, "source length (characters)",
+                           title or "Exact match by source length, on fresh examples",
+                           presenter, dark, width)
+
+
+def accuracy_by_dates_figure(with_attention: dict, without_attention: dict,
+                             presenter: bool = False, title: str | None = None, *,
+                             dark: bool = False, width: int | None = None) -> go.Figure:
+    """Exact match (%) by the number of dates in the source, one line per model.
+
+    Each argument: {n_dates: (share in [0, 1], number of examples)} as
+    core.tasks.dates_rnn.accuracy_by_dates returns it.
+    """
+    series = _series(with_attention, without_attention,
+                     lambda k: f"{k} date{'s' if k > 1 else ''}")
+    return _accuracy_lines(series, "dates in the source",
+                           title or "Exact match by number of dates, on fresh examples",
+                           presenter, dark, width)

@@ -154,9 +154,9 @@ class RNNSeq2Seq(AttentionModel):
                                  f"shape {tuple(gate.shape)}")
             gate = gate.reshape(1)                                        # (1,)
         keys = dec.cross_attn.keys(memory) if dec.cross_attn is not None else None  # (B, Ts, A)
-        emb = dec.tok(tgt)                                                # (B, Tt, E)
+        emb = dec.tok(tgt).unbind(1)                                      # Tt x (B, E)
         feats, weights, scores = [], [], []
-        for i in range(tgt.size(1)):
+        for e_y in emb:          # unbind, not emb[:, i]: one gradient copy, not one per step
             if dec.cross_attn is not None:
                 c, w, e = dec.cross_attn(s, keys, memory, keep)           # (B, M), (B, Ts) x2
                 weights.append(w)
@@ -165,8 +165,8 @@ class RNNSeq2Seq(AttentionModel):
                 c = fixed                                                 # (B, M)
             if gate is not None:
                 c = c * gate                                              # (B, M)
-            s = dec.cell(torch.cat([emb[:, i], c], -1), s)                # (B, H)
-            feats.append(torch.cat([s, c, emb[:, i]], -1))                # (B, H + M + E)
+            s = dec.cell(torch.cat([e_y, c], -1), s)                     # (B, H)
+            feats.append(torch.cat([s, c, e_y], -1))                      # (B, H + M + E)
         if cache is not None:
             cache.h, cache.steps = s, cache.steps + tgt.size(1)
         logits = dec.head(torch.stack(feats, 1))                          # (B, Tt, V)

@@ -137,6 +137,23 @@ def accuracy_by_length(model, task: DatesRNNTask, edges=(0, 20, 40, 60, 80, 104)
     return out
 
 
+@torch.no_grad()
+def accuracy_by_dates(model, task: DatesRNNTask, n_each: int = 500, seed: int = 4321,
+                      size: int = 250) -> dict:
+    """Exact-match share by the number of dates in the source: {k: (share, n_each)} for
+    k = 1..MAX_DATES, each on n_each fresh examples of k dates (exact as in evaluate())."""
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    out = {}
+    for k in range(1, MAX_DATES + 1):
+        hits = 0
+        for start in range(0, n_each, size):
+            b = task.batch(min(size, n_each - start), gen, model.device, n_dates=k)
+            ok = model(b["src"], b["tgt_in"]).logits.argmax(-1) == b["y"]   # (B, To + 1)
+            hits += int(ok.all(1).sum())
+        out[k] = (hits / n_each, n_each)
+    return out
+
+
 def compare_alignment(rnn, transformer, text: str) -> dict:
     """The GRU's alignment and the transformer's cross-attention for the same source.
 

@@ -105,3 +105,11 @@ def test_transformer_page_reads_from_the_back_row(projector: App):
     app = projector
     app.open("/transformer?presenter=true", PLOT)
     check(app, "transformer", least=3, square=False)
+
+
+def test_rnn_page_reads_from_the_back_row(projector: App):
+    app = projector
+    app.open("/rnn?presenter=true", PLOT)
+    seen = check(app, "rnn", least=3, square="wrote")
+    assert sum(titled(s, "wrote") for s in seen) == 2
+    assert any(titled(s, "Exact match of the shipped GRUs") for s in seen)

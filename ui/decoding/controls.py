@@ -138,6 +138,8 @@ def layer_head(model, tr) -> tuple[int, int, list, list]:
     first = tr.steps[0]
     order = lambda names: sorted(names, key=lambda n: analysis.parse_name(n)["layer"])  # noqa
     selfs, crosses = order(first.attention), order(first.cross)
+    if not selfs:                        # a GRU decoder: one additive head over the source
+        return 0, 0, selfs, crosses
     c1, c2, _ = st.columns([1, 1, 4])
     layer, head = layer_head_pickers(c1, c2, len(selfs), model.cfg.n_heads, "Decoder layer")
     return layer, head, selfs, crosses

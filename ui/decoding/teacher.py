@@ -29,7 +29,7 @@ def reference(model, setup):
     """(setup with a target, whether the prompt is its own reference), or (None, False)."""
     if setup.target is not None:
         return setup, False
-    if model.kind == "seq2seq" or setup.prompt.size(1) < 2:
+    if model.kind in ("seq2seq", "rnn") or setup.prompt.size(1) < 2:
         return None, False
     prompt = setup.prompt[:, :REFERENCE_MAX]                              # (1, T)
     return dataclasses.replace(setup, prompt=prompt[:, :1], target=prompt[:, 1:]), True
@@ -37,7 +37,7 @@ def reference(model, setup):
 
 def run(model, setup) -> dict:
     T = setup.prompt.size(1) + setup.target.size(1)
-    if model.kind == "seq2seq":
+    if model.kind in ("seq2seq", "rnn"):
         cost = config_cost(model.cfg, tokens=int(setup.source.size(1)), target_tokens=T)
     else:
         cost = config_cost(model.cfg, tokens=T)
@@ -59,7 +59,11 @@ def teacher_view(model, setup, layer: int, head: int, presenter: bool, dark: boo
         return
     names = sorted((n for n in tf["attention"] if not n.endswith("cross_attn")),
                    key=lambda n: analysis.parse_name(n)["layer"])
-    name, labels = names[min(layer, len(names) - 1)], readable_all(tf["labels"])
+    labels = readable_all(tf["labels"])
+    if not names:                        # a GRU decoder: no self-attention, steps in sequence
+        recurrent_view(tf, labels, presenter, dark)
+        return
+    name = names[min(layer, len(names) - 1)]
     T = len(labels)
     fig = va.attention_heatmap(tf["attention"][name][head], labels, labels, mask=tf["mask"],
                                title=f"teacher forcing: layer {layer} · head {head}, all {T} "
@@ -73,6 +77,22 @@ def teacher_view(model, setup, layer: int, head: int, presenter: bool, dark: boo
                "cells) stops position t from seeing t+1, t+2, …, so every row is exactly what it "
                "would be when decoding step by step — all positions are trained in parallel, and "
                "none can cheat by peeking at the answer it must predict.")
+    table(tf, labels)
+
+
+def recurrent_view(tf: dict, labels: list, presenter: bool, dark: bool) -> None:
+    """A recurrent decoder under teacher forcing: its attention over the source at every
+    position, then the table. No mask: the GRU's state only ever holds the past."""
+    name = next(iter(tf["attention"]), None)
+    if name is not None:
+        fig = va.attention_heatmap(tf["attention"][name][0], labels,
+                                   readable_all(tf["source_labels"]), presenter=presenter,
+                                   dark=dark, title=f"teacher forcing: attention over the "
+                                                    f"source at all {len(labels)} positions")
+        chart(fig, key="dec_tf_map", width="content")
+    st.caption("In training the correct previous character goes in at every step. A GRU still "
+               "runs its steps one after another (each state needs the one before), which is "
+               "what a transformer's causal mask lets it do in parallel.")
     table(tf, labels)
 
 

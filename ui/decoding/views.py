@@ -95,6 +95,9 @@ def attention_views(tr, i: int, picks, presenter: bool, dark: bool, truth=None) 
     picks: (layer, head, self-attention names, cross-attention names)."""
     layer, head, selfs, crosses = picks
     s = tr.steps[i]
+    if not selfs:                        # a GRU decoder (kind "rnn"): no mask, no self-attention
+        recurrent(tr, s, i, presenter, dark, crosses)
+        return
     keys = readable_all(tr.labels[: s.position + 1])
     left_w, right_w = widths(presenter)
     left, right = st.columns([2, 3])
@@ -120,6 +123,16 @@ def attention_views(tr, i: int, picks, presenter: bool, dark: bool, truth=None) 
         forecast(tr, i, presenter, dark, truth)
     if crosses:
         cross(tr, s, layer, head, crosses[layer], presenter, dark)
+
+
+def recurrent(tr, s, i: int, presenter: bool, dark: bool, crosses) -> None:
+    """A recurrent decoder's step: the next-token choice, then its attention over the source."""
+    st.caption("A recurrent (GRU) decoder has no self-attention and needs no mask: its hidden "
+               "state carries what it has written so far, one step at a time.")
+    if s.probs is not None:
+        choice(tr, i, presenter, dark)
+    if crosses:
+        cross(tr, s, 0, 0, crosses[0], presenter, dark)
 
 
 def mask_figure(tr, position: int, presenter: bool, dark: bool, width: int):

@@ -171,6 +171,13 @@ def head_view(c: Context) -> None:
 # ----------------------------------------------------------------------------- stages
 def stages(c: Context) -> None:
     ins, name, head = c.ins, c.name, c.head
+    if c.model.kind == "rnn":
+        st.info("This GRU's attention is additive (Bahdanau): each score is vᵀ tanh(W s + U h) "
+                "of the decoder state s and one source annotation h, not a scaled q·kᵀ, so "
+                "there are no dot-product stages to show. Its weights are in *One head*; the "
+                "page *From RNN to attention* compares it with a transformer's.",
+                icon=":material/info:")
+        return
     if not ins.scores or name not in ins.scores:
         st.info("This model did not record its attention scores.")
         return
