@@ -25,9 +25,15 @@ def switch_figure(at) -> dict:
     return found[0]
 
 
+def switch_components(at) -> list:
+    """The head-switch components on the page (the sidebar's theme watcher is another one)."""
+    return [c for c in at.get("bidi_component")
+            if c.proto.component_name.endswith("attention_head_switch")]
+
+
 def asked_head(at) -> int:
     """The head the page asked the browser to show (the component's data)."""
-    found = at.get("bidi_component")
+    found = switch_components(at)
     assert len(found) == 1, f"{len(found)} head-switch components on the page"
     return int(json.loads(found[0].proto.json)["head"])
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from tests.app_helpers import ok
+from tests.explorer_helpers import switch_components
 
 APP = Path(__file__).resolve().parent / "e2e" / "apps" / "head_switch_app.py"
 
@@ -33,7 +34,7 @@ def spec(at) -> str:
 
 def asked(at) -> dict:
     """The data the page gave the component (which head to show, of which figure)."""
-    found = at.get("bidi_component")
+    found = switch_components(at)
     assert len(found) == 1
     return json.loads(found[0].proto.json)
 
@@ -73,6 +74,6 @@ def test_a_layer_too_big_to_send_whole_is_drawn_one_head_per_run():
     fig = json.loads(spec(at))
     assert len(fig["data"]) == 1 and "updatemenus" not in fig["layout"]
     assert "head 2" in fig["layout"]["title"]["text"]
-    assert not at.get("bidi_component")                              # nothing to switch
+    assert not switch_components(at)                              # nothing to switch
     at.selectbox(key="head").set_value(3).run()
     assert "head 3" in json.loads(spec(at))["layout"]["title"]["text"]

@@ -20,7 +20,7 @@ from core.tasks import TASKS
 from viz.theme import DARK, sizes
 
 from app_helpers import APP, decode, figures, ok, title
-from explorer_helpers import plain, shown
+from explorer_helpers import plain, shown, switch_components
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 SHIPPED = {r["name"]: r for r in ui.models.checkpoints(("encoder", "decoder", "seq2seq"))
@@ -145,7 +145,7 @@ def test_view_all_heads_draws_the_grid_and_the_linked_head_large():
                                weights(core_run(name, text), f"{side}.blocks.1.self_attn", 2),
                                atol=1e-6)
     assert len(figures(at)) == 2                                 # the grid and the large map
-    assert not at.get("bidi_component")                          # the one-head tab is closed
+    assert not switch_components(at)                          # the one-head tab is closed
 
 
 def test_view_stages_and_head_view_name_the_linked_layer_and_head():
@@ -184,7 +184,7 @@ def test_view_ablation_from_a_link_opens_the_ablation_tab():
     name = deepest()
     at = open_link(model=name, view="Ablation", layer=1)
     assert at.multiselect(key="ablate").value == []             # nothing switched off yet
-    assert not at.get("bidi_component") and not figures(at)     # the one-head tab is closed
+    assert not switch_components(at) and not figures(at)     # the one-head tab is closed
     at.multiselect(key="ablate").select("L0 H0 self_attn").run()
     ok(at)
     maps = [f for f in figures(at) if f["data"] and f["data"][0]["type"] == "heatmap"]
@@ -200,8 +200,7 @@ def test_presenter_and_dark_in_a_link_change_the_figure():
     assert plain_fig["layout"]["font"]["size"] == sizes(False).base
     assert big["layout"]["font"]["size"] == sizes(True).base
     assert big["layout"]["title"]["font"]["size"] >= 22
-    # the sidebar's Theme control keeps its option's label in the link, as Streamlit binds it
-    night = shown(open_link(model=name, theme=":material/dark_mode: Dark"))["fig"]
+    night = shown(open_link(model=name, theme="dark"))["fig"]
     assert night["layout"]["paper_bgcolor"].lower() == DARK["bg"]
     assert plain_fig["layout"].get("paper_bgcolor", "#ffffff").lower() != DARK["bg"]
 
