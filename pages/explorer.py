@@ -42,7 +42,7 @@ if ins is None:
     st.stop()
 top.second(ins)
 with top.pred:
-    show_prediction(ins, presenter=presenter, dark=dark())
+    show_prediction(ins, presenter=presenter, dark=dark(), task=task)
 if not ins.attention:
     st.info("This model has no attention layers, so there is nothing to show here.")
     st.stop()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from app_helpers import APP, decode, figures
@@ -98,14 +99,35 @@ def test_heads_follow_the_choice(at):
     assert matrix(at, "concat(head outputs)").shape == (4, 12)
 
 
-def test_cost_runs_for_small_lengths(at):
+def test_cost_runs_for_small_lengths(at, monkeypatch):
+    """Issue 12: the page times with warm-up and the minimum of several runs, its title states
+    the exponent fitted in log-log space to what it measured, memory is "computed" on CPU."""
+    import ui.learn.cost as page_cost
+    asked = []
+
+    def recorded(*a, **kw):
+        asked.append(kw)
+        return real(*a, **kw)
+    real = page_cost.attention_cost
+    monkeypatch.setattr(page_cost, "attention_cost", recorded)
     assert not any(title(f).startswith("attention cost") for f in figures(at))
     at.selectbox(key="cost_max").set_value(256)
     at.slider(key="cost_budget").set_value(5)
     at.button(key="cost_run").click().run()
     assert not at.exception
+    [kw] = asked
+    assert kw["warmup"] >= 1 and kw["repeats"] >= 3
     [fig] = [f for f in figures(at) if title(f).startswith("attention cost")]
     n = decode(fig["data"][0]["x"])
     assert n[0] == 16 and n[-1] <= 256 and len(n) >= 2
+    secs = decode(fig["data"][0]["y"])                                 # the fastest runs
+    ok = np.isfinite(secs) & (secs > 0)
+    fit = np.polyfit(np.log(n[ok][-4:]), np.log(secs[ok][-4:]), 1)[0]  # log-log, 4 longest
+    assert f"time grows like N^{fit:.1f} here" in title(fig).replace("\u00a0", " ")
+    if not torch.cuda.is_available():
+        assert "memory grows like N^2.0 here" in title(fig)           # 4·N² floats, computed
+        assert "computed" in fig["layout"]["yaxis2"]["title"]["text"]
+        assert any("computed (memory is measured on CUDA only)" in c.value for c in at.caption)
+    assert any("warm-up runs, then the fastest of" in c.value for c in at.caption)
     at.checkbox(key="math_causal").check().run()               # the result stays after reruns
     assert any(title(f).startswith("attention cost") for f in figures(at))

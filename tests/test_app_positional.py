@@ -115,3 +115,31 @@ def test_trained_positions_side_by_side_and_sort_metrics(tmp_path, monkeypatch):
     assert not at.exception
     assert any("uses RoPE" in i.value for i in at.info)
     assert any(title(f).startswith("RoPE: similarity") for f in figures(at))
+
+
+def test_periods_and_similarity_captions_follow_the_formula(at):
+    """Issue 12: the slowest period shown is that of the last dimension pair, 2π·10000^((d−2)/d)
+    (not 10000·2π), and the similarity caption says what holds: a function of the distance
+    alone that falls off non-monotonically (first rise read from the paper's formula)."""
+    n, d = 40, 32
+    at.number_input(key="pe_n").set_value(n)
+    at.slider(key="pe_d").set_value(d).run()
+    assert not at.exception
+    slowest = 2 * np.pi * 10000 ** ((d - 2) / d)                     # ≈ 11,788, not 62,832
+    [wave] = [f for f in figures(at) if title(f).startswith("wavelengths")]
+    [slow] = [t for t in wave["data"] if str(t.get("name", "")).startswith("slowest")]
+    np.testing.assert_allclose(decode(slow["y"]), slowest, rtol=1e-6)
+    assert f"10000^({d - 2}/{d})" in slow["name"]
+    captions = [c.value for c in at.caption]
+    assert any(f"≈ {slowest:,.0f} positions (the last pair" in c for c in captions), captions
+    # the similarity: from the formula in float64, independent of core
+    p = np.arange(n)[:, None]
+    angle = p / 10000 ** (np.arange(0, d, 2) / d)                      # (N, d/2)
+    pe = np.stack([np.sin(angle), np.cos(angle)], -1).reshape(n, d)   # (N, D)
+    prof = (pe @ pe.T)[0]                                              # (N,) by distance
+    rise = next(k for k in range(n - 1) if prof[k + 1] > prof[k] + 1e-9)
+    [sim] = [c for c in captions if "depends only on their distance" in c]
+    assert "not monotonically" in sim
+    assert f"{rise + 1} away ({prof[rise + 1]:.2f})" in sim
+    assert f"{rise} away ({prof[rise]:.2f})" in sim
+    assert not any("near positions have similar" in c.lower() for c in captions)

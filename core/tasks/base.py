@@ -201,6 +201,11 @@ class Task:
         """The right answer for a parsed example where the task can tell it, else None."""
         return None
 
+    def answer_problem(self, text: str) -> str | None:
+        """Why an output the model wrote cannot be a right answer whatever the input (a date
+        that does not exist), in words for the pages, or None (the default: no such check)."""
+        return None
+
     def fixed_examples(self) -> FixedExamples | None:
         """Held-out examples the pages offer by number, or None (the default)."""
         return None

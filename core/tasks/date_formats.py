@@ -14,6 +14,7 @@ row, a date, a format and a case, looks its pieces up in that table and scatters
 """
 from __future__ import annotations
 
+import calendar
 import datetime
 import re
 
@@ -114,6 +115,24 @@ def is_valid_iso_date(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def date_problem(text: str) -> str | None:
+    """Why `text` is not a real calendar date written YYYY-MM-DD, in words ("February 2034 has
+    28 days", "there is no month 13"), or None when it is one (is_valid_iso_date)."""
+    if is_valid_iso_date(text):
+        return None
+    if not isinstance(text, str) or not _ISO.fullmatch(text):
+        return "not written YYYY-MM-DD"
+    year, month, day = (int(p) for p in text.split("-"))
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    if day == 0:
+        return "there is no day 0"
+    if year == 0:
+        return "there is no year 0"
+    days = calendar.monthrange(year, month)[1]
+    return f"{MONTHS[month - 1]} {year} has {days} days"
 
 
 def day_table() -> torch.Tensor:

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from ..decode import DecodeSetup
 from .base import IGNORE, Inspection, LabelPairs, Task, scores_and_masks, squeeze_batch
 from .date_formats import (CASES, FORMATS, OUT_LEN, SRC_SYMBOLS, WEEKDAYS, DateSource,
-                           is_valid_iso_date, read_date)
+                           date_problem, is_valid_iso_date, read_date)
 from .vocab import BOS, EOS, PAD, Vocab
 
 __all__ = ["TASK", "DatesTask", "CASES", "FORMATS", "WEEKDAYS", "is_valid_iso_date"]
@@ -186,6 +186,20 @@ class DatesTask(Task):
     # -- step-by-step decoding --------------------------------------------------------------
     def answer(self, example) -> str | None:
         return self.reference(example)
+
+    def answer_problem(self, text: str) -> str | None:
+        """Why what the model wrote is not a date ("2034-02-30": February 2034 has 28 days), or
+        None. The model writes characters, not dates: nothing stops it from writing a day that
+        does not exist. Several dates separated by spaces (the RNN's) are checked one by one."""
+        dates = str(text).split()
+        if not dates:
+            return "no date at all"
+        bad = [(d, date_problem(d)) for d in dates if date_problem(d)]
+        if not bad:
+            return None
+        return ("; ".join(f"{d} is not a valid date ({why})" for d, why in bad) +
+                ". The model writes characters one at a time, not dates: nothing stops it "
+                "from writing a day that does not exist.")
 
     def reference(self, text: str) -> str | None:
         """The true ISO date of a source written in one of FORMATS (any case), else None."""

@@ -44,7 +44,7 @@ def ablation(c: Context) -> None:
     for col, ins, what in ((left, before, "before"), (right, after, "after")):
         with col:
             show_prediction(ins, label=f"Prediction {what}", presenter=c.presenter,
-                            dark=c.dark, key=f"forecast_{what}")
+                            dark=c.dark, key=f"forecast_{what}", task=c.task)
             view = Shown(ins, c.shown.keep, c.shown.hidden)
             heatmap(replace(c, shown=view), c.name, c.head, f"{what}: layer {c.layer} · head {c.head}",
                     key=f"ablation_{what}", width=half)

@@ -14,9 +14,10 @@ def _fmt(v) -> str:
 
 
 def show_prediction(ins, label: str = "Prediction", presenter: bool = False,
-                    dark: bool = False, key: str = "forecast") -> None:
+                    dark: bool = False, key: str = "forecast", task=None) -> None:
     """One line: the prediction, a verdict where the task knows the answer, the lowest
-    character confidence; a forecast as a chart instead."""
+    character confidence, and a warning where `task` finds the output impossible
+    (Task.answer_problem: a date that does not exist); a forecast as a chart instead."""
     if ins.forecast is not None:
         forecast(ins.forecast, label, presenter, dark, key)
         return
@@ -32,6 +33,9 @@ def show_prediction(ins, label: str = "Prediction", presenter: bool = False,
     if ins.confidence:
         verdict += f" · min. confidence {min(ins.confidence):.0%}"
     st.markdown(f"**{label}:** `{shown or '(empty)'}`{verdict}")
+    problem = task.answer_problem(pred) if task is not None and isinstance(pred, str) else None
+    if problem:
+        st.warning(f"The model wrote `{pred}`: {problem}", icon=":material/warning:")
     if ins.prompt_len is not None and label == "Prediction":
         st.caption("A decoder writes its answer one token at a time; the maps show the whole "
                    f"sequence as the model saw it, prompt and answer: `{' '.join(ins.tokens)}`")

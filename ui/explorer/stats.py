@@ -18,7 +18,7 @@ import streamlit as st
 from core import analysis, head_patterns
 from core.budget import check, config_cost, sequence_cost
 from core.safe_run import safe_run
-from core.statistics_scope import blank_meaningless, columns
+from core.statistics_scope import CROSS_NOTE, blank_meaningless, columns
 
 from ..widgets import file_version, memo
 from . import controls as ec
@@ -152,17 +152,20 @@ def table(stats, patterns, order, by_group, several) -> None:
     cross = [r["kind"] == "cross_attn" for r in stats]
     data = {"rank": [rank.get((r["module"], r["head"])) for r in stats],
             "head": [short(r["module"], r["head"], several) for r in stats],
-            **{k: [r[k] for r in stats] for k in cols},
-            "offset": [None if x else extra[(r["module"], r["head"])]["offset"]
-                       for r, x in zip(stats, cross)],
-            "induction": [math.nan if x else extra[(r["module"], r["head"])]["induction"]
-                          for r, x in zip(stats, cross)]}
+            **{k: [r[k] for r in stats] for k in cols}}
     config = {k: st.column_config.NumberColumn(label, help=text, format="%.3f")
               for k, (label, text) in cols.items()}
-    config["offset"] = st.column_config.NumberColumn(
-        "offset", format="%+d", help="The key position − query position holding most weight")
-    config["induction"] = st.column_config.NumberColumn("induction", format="%.3f",
-                                                        help=EXPLAIN["induction"])
+    if not all(cross):                 # offset and induction compare positions: self only
+        data["offset"] = [None if x else extra[(r["module"], r["head"])]["offset"]
+                          for r, x in zip(stats, cross)]
+        data["induction"] = [math.nan if x else extra[(r["module"], r["head"])]["induction"]
+                             for r, x in zip(stats, cross)]
+        only = " (self only)" if any(cross) else ""
+        config["offset"] = st.column_config.NumberColumn(
+            "offset" + only, format="%+d",
+            help="The key position − query position holding most weight" + (only and CROSS_NOTE))
+        config["induction"] = st.column_config.NumberColumn(
+            "induction" + only, format="%.3f", help=EXPLAIN["induction"] + (only and CROSS_NOTE))
     config["rank"] = st.column_config.NumberColumn("rank", help="Rank for the pattern above "
                                                    "(blank: the pattern does not apply)")
     st.dataframe(pd.DataFrame(data), key=STATS_TABLE, on_select=_stats_pick,
