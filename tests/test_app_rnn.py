@@ -99,3 +99,20 @@ def test_junk_url_parameters_never_break_the_page(kind):
     at = open_page(**{param: JUNK[kind] for param in ("input", "presenter", "model")})
     no_traceback_text(at)
     assert at.title[0].value == "From RNN to attention"
+
+
+def test_an_impossible_date_written_by_either_model_is_flagged():
+    """Both shipped models write 2034-02-30 for "30 February 2034" (they write characters, not
+    dates): the page says which model wrote what and why it is not a date; a real date gets no
+    warning."""
+    at = open_page(input="30 February 2034")
+    ok(at)
+    flagged = {w.value.split(":")[0] for w in at.warning if "not a valid date" in w.value}
+    written = {"The GRU": TASKS["dates_rnn"], "The transformer": TASKS["dates"]}
+    for who, task in written.items():
+        model, _ = load_checkpoint(CKPT / f"{task.name}.safetensors", "cpu")
+        wrote = task.predict(model, ["30 February 2034"])[0]
+        assert (who in flagged) == (task.answer_problem(wrote) is not None), (who, wrote)
+    assert flagged, "neither shipped model wrote an impossible date here any more"
+    assert not [w for w in open_page(input="22 November 2026").warning
+                if "not a valid date" in w.value]

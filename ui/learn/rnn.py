@@ -131,6 +131,10 @@ def alignment(presenter: bool, dark: bool) -> None:
                       f"Transformer wrote {ins_tf.prediction or '(nothing)'}: "
                       f"{attention_title(name, head)}"))
     draw_maps(specs, presenter, dark)
+    for who, task_name, out in (("The GRU", GRU, ins), ("The transformer", TRANSFORMER, ins_tf)):
+        problem = out is not None and TASKS[task_name].answer_problem(out.prediction or "")
+        if problem:
+            st.warning(f"{who}: {plain(problem, 300)}", icon=":material/event_busy:")
     st.caption("Rows: the characters each model wrote (first on top); columns: the source "
                "characters. A bright cell is where that output character read the source.")
     if best is not None:
