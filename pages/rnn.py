@@ -13,7 +13,8 @@ ensure_router()
 presenter, dark_theme = presenter_mode(), dark()
 st.title("From RNN to attention")
 st.caption("Attention was invented for recurrent translation models: the same date read by a "
-           "GRU with additive attention (left) and by a transformer (right).")
+           "GRU with additive attention and by a transformer, each drawn as large as the "
+           "page allows.")
 alignment(presenter, dark_theme)
 st.markdown("Before transformers, a translation model was a pair of recurrent networks "
             "(here GRUs): an **encoder** reads the source one character at a time, a "
