@@ -23,7 +23,7 @@ SHOTS = [
     ("attention_math", "/attention_math?presenter=true", True),
     ("positional", "/positional?presenter=true", True),
     ("transformer", "/transformer?presenter=true", True),
-    ("rnn", "/rnn?presenter=true", True),
+    ("rnn", "/rnn?presenter=true", False),
     ("explorer", "/explorer?presenter=true&model=sort&input=7+3+9+1+5+2+8+4&layer=1", False),
     ("explorer_dates", "/explorer?presenter=true&model=dates", False),
     ("decoding", "/decoding?presenter=true&step=3", True),
