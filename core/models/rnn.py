@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ..rnn_config import RNNConfig
 from .base import AttentionModel, ModelOutput, make_output
@@ -76,32 +77,6 @@ class GRUEncoder(nn.Module):
                           bidirectional=cfg.bidirectional)
 
 
-def _gru_pass(gru: nn.GRU, x, suffix: str):
-    """One direction of the encoder's GRU (its own weights: suffix "" forward, "_reverse"
-    backward) run left to right over x (B, T, E) from a zero state -> states (B, T, H)."""
-    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
-    weights = [getattr(gru, n + suffix) for n in names]
-    h0 = x.new_zeros(1, x.size(0), gru.hidden_size)                       # (1, B, H)
-    return torch._VF.gru(x, h0, weights, True, 1, 0.0, gru.training, False, True)[0]
-
-
-def _reversal(keep):
-    """keep (B, T) bool, True at the real characters (a prefix of each row) -> index (B, T)
-    that reverses each row's real characters and leaves its padding where it is (its own
-    inverse). The backward GRU reads the reversed rows left to right, so it starts at each
-    row's last real character and never reads padding before a real one: what packing did,
-    without packing's quadratic cost in the CPU backward pass."""
-    T = keep.size(1)
-    pos = torch.arange(T, device=keep.device)                             # (T,)
-    length = keep.sum(1, keepdim=True)                                    # (B, 1)
-    return torch.where(pos < length, length - 1 - pos, pos)               # (B, T)
-
-
-def _take(x, index):
-    """x (B, T, D) reordered along T by index (B, T)."""
-    return x.gather(1, index[..., None].expand(-1, -1, x.size(-1)))        # (B, T, D)
-
-
 class GRUDecoder(nn.Module):
     """s_0 from the source summary, a GRU cell stepped once per output character, the additive
     attention over the annotations (absent in the fixed-context model), the output layer."""
@@ -137,15 +112,12 @@ class RNNSeq2Seq(AttentionModel):
         memory_mask (B, 1, 1, Ts). Packing keeps the backward GRU from reading the padding."""
         self.check_head_mask(head_mask)
         keep = src != self.cfg.pad_id                                     # (B, Ts)
-        x = self.encoder.tok(src)                                         # (B, Ts, E)
-        gru = self.encoder.gru
-        fwd = _gru_pass(gru, x, "")                                       # (B, Ts, H)
-        if not self.cfg.bidirectional:
-            memory = fwd * keep[..., None]                                # (B, Ts, H)
-        else:
-            order = _reversal(keep)                                       # (B, Ts)
-            bwd = _gru_pass(gru, _take(x, order), "_reverse")             # (B, Ts, H)
-            memory = torch.cat([fwd, _take(bwd, order)], -1) * keep[..., None]  # (B, Ts, 2H)
+        lengths = keep.sum(1).clamp(min=1).cpu()                          # (B,)
+        packed = pack_padded_sequence(self.encoder.tok(src), lengths, batch_first=True,
+                                      enforce_sorted=False)               # from (B, Ts, E)
+        out, _ = self.encoder.gru(packed)
+        memory, _ = pad_packed_sequence(out, batch_first=True,
+                                        total_length=src.size(1))         # (B, Ts, M)
         empty = {} if return_attention or return_scores else None
         return make_output(None, empty, return_attention, return_scores, memory=memory,
                            memory_mask=keep[:, None, None, :])            # (B, 1, 1, Ts)
