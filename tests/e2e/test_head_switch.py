@@ -116,9 +116,10 @@ def test_selectbox_arrow_keys_link_and_layer_keep_map_widget_and_url_agreed(tab)
     assert_agree(t, 5, w, mask)
     received = len(t.frames)
     choose(t, "Head", "9")                                        # the selectbox
+    # the chart may be re-mounted while the page reruns: no chart yet is "not yet", not an error
     t.page.wait_for_function("() => { const gd = document.querySelector("
-                             "'.st-key-map .js-plotly-plot'); return gd.data[9].visible === true"
-                             " && gd.data[5].visible === false; }")
+                             "'.st-key-map .js-plotly-plot'); return !!(gd && gd.data && gd.data[9]"
+                             " && gd.data[9].visible === true && gd.data[5].visible === false); }")
     t.ready()
     assert_agree(t, 9, w, mask)
     big = [n for d, _, n in t.frames[received:] if d == "received" and n > BIG_MESSAGE]
@@ -132,8 +133,8 @@ def test_selectbox_arrow_keys_link_and_layer_keep_map_widget_and_url_agreed(tab)
     assert f"weight {w[10][i, j]:.3f}" in hover_text(t, i, j, 48)
     assert f"t{i} @{i}" in hover_text(t, i, j, 48)
     choose(t, "Layer", "2")                                       # another layer: new weights
-    t.page.wait_for_function("() => document.querySelector('.st-key-map .js-plotly-plot')"
-                             ".layout.title.text.includes('layer 2')")
+    t.page.wait_for_function("() => !!document.querySelector('.st-key-map .js-plotly-plot')"
+                             "?.layout?.title?.text?.includes('layer 2')")
     t.ready()
     w2, _ = layer(48, 12, 2, causal=True)
     assert_agree(t, 10, w2, mask)
