@@ -66,6 +66,18 @@ def tiny_inputs(kind: str, device, B: int = 2, T: int = 6, Tt: int = 5, pad: boo
 
 
 @pytest.fixture
+def one_thread():
+    """torch on one CPU thread for the test: small models train fastest so, and two threads
+    spin against each other on a busy 2-core machine (under load 17 a sort step took 2.5 s
+    instead of 0.09 s; tests/test_train.py took 19 minutes). Used by the files that train;
+    nothing they check depends on the thread count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def device() -> torch.device:
     return core.get_device()
 

@@ -38,14 +38,6 @@ def test_model_is_three_post_ln_blocks_of_sixteen_heads():
     assert torch.allclose(probs.sum(-1), torch.ones(4, 7), atol=1e-6)   # softmax outputs
 
 
-@pytest.fixture
-def one_thread():
-    """Batch 32 runs fastest on one thread (and two spin against each other on a busy machine)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 def test_a_short_run_is_reproducible_and_scored(one_thread):
     a = nb.train_notebook(steps=30, seed=3, device="cpu", eval_n=300)

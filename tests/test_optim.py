@@ -16,14 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(d_model=16, n_heads=2, n_layers=1, d_ff=32)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small models run fastest on one CPU thread; two spin against each other on a busy
-    machine (see tests/test_train.py). Nothing checked here depends on the thread count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 def _as_double(batch: dict) -> dict:

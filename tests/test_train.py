@@ -13,15 +13,7 @@ from core.train import lr_at, train
 TINY = dict(d_model=16, n_heads=2, n_layers=1, d_ff=32)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models train fastest on one CPU thread; two spin against each other on a busy
-    machine (measured under load 17: 2.5 s a step instead of 0.09 s), which made this file take
-    19 minutes. What is checked does not depend on the thread count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")   # tests/conftest.py
 
 
 def tiny(name, seed=0, device="cpu", **overrides):
