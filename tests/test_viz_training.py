@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import pytest
 import torch
 
+from viz.common import log_ticks
 from viz.training import training_curves
 
 
@@ -52,3 +53,25 @@ def test_metrics_without_eval_steps_use_indices_and_mismatch_raises():
         training_curves([0, 1, 2], [1.0, 0.9])
     with pytest.raises(ValueError):
         training_curves([0], [1.0], eval_steps=[0], metrics={"acc": [0.1, 0.2]})
+
+
+@pytest.mark.parametrize("lo, hi", [(1.85, 2.1), (1e-4, 3.0), (0.5, 0.52), (2.3, 2.31),
+                                    (1.0, 1.0001), (0.01, 0.9), (7.0, 70.0)])
+def test_log_ticks_are_in_range_distinct_and_a_fifth_of_the_span_apart(lo, hi):
+    values, labels = log_ticks(lo, hi)
+    assert len(values) >= 3 and len(set(labels)) == len(labels)
+    assert all(lo <= v <= hi for v in values)
+    assert [float(t) for t in labels] == pytest.approx(values, rel=1e-9)
+    gaps = np.diff(np.log10(values))
+    assert gaps.min() >= (np.log10(hi) - np.log10(lo)) / 5 * 0.999
+
+
+def test_loss_axis_ticks_follow_the_data_on_a_narrow_range():
+    """A loss between 1.85 and 2.05 (plotly's own ticks put '1.9' a few pixels from '2')."""
+    losses = np.linspace(2.05, 1.85, 40)
+    fig = training_curves(np.arange(40), losses, presenter=True)
+    lo, hi = fig.layout.yaxis.range
+    ticks = list(fig.layout.yaxis.tickvals)
+    assert 10 ** lo <= 1.85 and 10 ** hi >= 2.05
+    assert all(10 ** lo <= t <= 10 ** hi for t in ticks) and len(ticks) >= 3
+    assert np.diff(np.log10(ticks)).min() >= (hi - lo) / 5 * 0.999

@@ -61,3 +61,33 @@ def decade_ticks(lo: float, hi: float) -> tuple[list[float], list[str]]:
     k0, k1 = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
     vals = [10.0 ** k for k in range(k0, k1 + 1)]
     return vals, [f"{v:,.0f}" if v >= 1 else f"{v:g}" for v in vals]
+
+
+_MANTISSAS = ((1.0,), (1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0),
+               tuple(round(1 + 0.1 * i, 1) for i in range(90)))
+
+
+def log_ticks(lo: float, hi: float, most: int = 5) -> tuple[list[float], list[str]]:
+    """Tick values and labels for a log axis showing lo..hi (0 < lo <= hi): the coarsest of
+    1 | 1-2-5 | 1-1.5-2-3-5-7 | 0.1 steps that puts at least three ticks in range, thinned so
+    neighbours are at least span/most apart in log10 (at most most+1 ticks, so labels never
+    touch, whatever the loss's range). Plotly's own choice on a narrow log range can put
+    "1.9" and "2" a few pixels apart."""
+    a, b = np.log10(lo), np.log10(hi)
+    gap = max(b - a, 1e-12) / most
+    for mantissas in _MANTISSAS:
+        values = [m * 10.0 ** e for e in range(int(np.floor(a)) - 1, int(np.ceil(b)) + 1)
+                  for m in mantissas]
+        kept: list[float] = []
+        for v in sorted(v for v in values if lo <= v <= hi):
+            if not kept or np.log10(v) - np.log10(kept[-1]) >= gap:
+                kept.append(v)
+        if len(kept) >= 3:
+            break
+    else:                     # narrower than 0.1 steps: three evenly in log space, with as
+        for digits in range(3, 12):          # many significant digits as tell them apart
+            kept = sorted({float(f"{v:.{digits}g}") for v in np.logspace(a, b, 3)})
+            if len(kept) == 3:
+                break
+        return kept, [f"{v:.{digits}g}" for v in kept]
+    return kept, [f"{v:g}" for v in kept]

@@ -8,7 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from viz.common import style, to_numpy
+from viz.common import log_ticks, style, to_numpy
 from viz.sizing import line_px
 from viz.theme import line_colours, sizes
 
@@ -49,6 +49,13 @@ def training_curves(steps, losses, eval_steps=None, metrics=None,
                                  hovertemplate=f"step %{{x}}: {name} %{{y:.3f}}<extra></extra>"),
                       row=1, col=2)
     fig.update_yaxes(type="log", title_text="loss", row=1, col=1)
+    if keep.any():                     # our own ticks and range: labels a tick apart, always
+        lo, hi = float(losses[keep].min()), float(losses[keep].max())
+        a, b = np.log10(lo), np.log10(hi)
+        pad = max(0.05 * (b - a), 0.02)
+        values, labels = log_ticks(10 ** (a - pad), 10 ** (b + pad))
+        fig.update_yaxes(range=[a - pad, b + pad], tickmode="array", tickvals=values,
+                         ticktext=labels, row=1, col=1)
     fig.update_yaxes(range=[0, 1.02], title_text="score", row=1, col=2)
     fig.update_xaxes(title_text="step")
     fig.update_layout(legend=dict(orientation="h", x=0, y=0, yref="container", yanchor="bottom"))
