@@ -42,6 +42,12 @@ _SLOTS = threading.BoundedSemaphore(MAX_JOBS)
 _SAVE_LOCK = threading.Lock()   # "does the name exist?" and the write happen as one step
 _LIVE: "weakref.WeakSet[TrainingJob]" = weakref.WeakSet()   # started jobs, for a clean exit
 _EXITING = threading.Event()
+# Trainings running at once share the CPU's threads (a job's torch threads = its share of what
+# the job's thread had at its start, at least 1). Two jobs with every thread each make
+# OpenMP throttle its waiting threads (more of them than CPUs): on 2 cores two sort jobs then
+# took 1.81x one job's time, sharing 1.36x; dates 1.83x vs 1.46x (bench/train_concurrent.py).
+# False: every job keeps all its threads.
+SHARE_THREADS = True
 _RUN_IDS = itertools.count(1)
 log = logging.getLogger(__name__)
 
@@ -91,6 +97,7 @@ class TrainingJob:
         self.started = self.ended = None
         self.train_seconds = 0.0
         self.saved_as: str | None = None
+        self._threads0: int | None = None              # torch threads of the worker at start
 
     # -- called by the owner (a page, a notebook)
     def start(self) -> "TrainingJob":
@@ -172,7 +179,18 @@ class TrainingJob:
         return (t[-1] - t[-1 - w]) / w
 
     # -- the worker thread's callbacks (core.train's on_step / on_eval / on_snapshot)
+    def _share_threads(self) -> None:
+        """In the worker thread: this job's share of the threads, given the jobs running now
+        (torch.set_num_threads only when it changes)."""
+        if not SHARE_THREADS or self._threads0 is None:
+            return
+        n = sum(1 for job in list(_LIVE) if job.running)
+        want = max(1, self._threads0 // max(1, n))
+        if want != torch.get_num_threads():
+            torch.set_num_threads(want)
+
     def on_step(self, step, loss, lr):
+        self._share_threads()
         now = time.perf_counter()
         with self._lock:
             self.step = step
@@ -191,6 +209,7 @@ class TrainingJob:
 
     def _run(self) -> None:
         s, task = self.spec, self.task
+        self._threads0 = torch.get_num_threads()       # this thread's, before any sharing
         try:
             model = recipe.build(s.config, s.seed, self.device)
             labels = task.probe_labels(model)
@@ -218,6 +237,8 @@ class TrainingJob:
                 self.error = f"{type(e).__name__}: {e}"
                 self.state = "error"
         finally:
+            if self._threads0 is not None and torch.get_num_threads() != self._threads0:
+                torch.set_num_threads(self._threads0)  # also what threads started later get
             with self._lock:
                 self.ended = time.time()
             _SLOTS.release()

@@ -5,6 +5,8 @@ same suite checks CUDA, MPS or the CPU, whichever the machine has.
 """
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import torch
 
@@ -71,10 +73,25 @@ def one_thread():
     spin against each other on a busy 2-core machine (under load 17 a sort step took 2.5 s
     instead of 0.09 s; tests/test_train.py took 19 minutes). Used by the files that train;
     nothing they check depends on the thread count."""
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture
+def two_threads():
+    """torch on two CPU threads for the test (what a job shares with others)."""
+    with torch_threads(2):
+        yield
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -28,15 +28,6 @@ def gen(seed=0):
     return torch.Generator().manual_seed(seed)
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny batches train faster on one thread, and far faster on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny(task, device, **over):
     torch.manual_seed(0)
     return task.build_model(device=device, **over).eval()
