@@ -19,6 +19,7 @@ import argparse
 import os
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -37,6 +38,18 @@ def default_spec(task, seed: int) -> jobs.JobSpec:
     return jobs.JobSpec(task.name, task.make_config(), steps=int(d.get("steps", 1000)),
                         lr=float(d.get("lr", 3e-3)), batch_size=int(d.get("batch_size", 128)),
                         seed=seed, stop_at_target=bool(task.target))
+
+
+def measure_in_a_thread(task, spec0, device) -> jobs.Speed:
+    """measure_speed in a thread that then ends, as the page runs it (in a script run's
+    thread): timed in this process's main thread, torch's OpenMP team would outlive it and
+    every job after it would share the CPU with that idle team (a sort step 1.5-2.6x dearer:
+    core.jobs.SHARE_THREADS)."""
+    out = {}
+    t = threading.Thread(target=lambda: out.update(speed=jobs.measure_speed(
+        task, spec0.config, spec0.batch_size, device)))
+    t.start(), t.join()
+    return out["speed"]
 
 
 def one_run(spec: jobs.JobSpec, device, estimate: jobs.Estimate) -> dict:
@@ -64,7 +77,7 @@ def main(argv=None) -> int:
         task = TASKS[name]
         spec0 = default_spec(task, 0)
         t0 = time.perf_counter()
-        speed = jobs.measure_speed(task, spec0.config, spec0.batch_size, device)
+        speed = measure_in_a_thread(task, spec0, device)
         timing = time.perf_counter() - t0
         est = jobs.estimate_run(speed, task, spec0.config, spec0.steps, spec0.stop_at_target)
         runs = []
