@@ -36,7 +36,7 @@ class AdditionTask(TextDecoderTask):
     config = dict(vocab_size=len(vocab), d_model=32, n_heads=4, n_layers=2, max_len=seq_len,
                   pos="learned")
     train_defaults = dict(steps=1500, lr=3e-3, batch_size=128, warmup=100)
-    typical_steps = 660      # bench/train_estimate.py: 660, 720, 660 (seeds 0-2) (re-measure)
+    typical_steps = 660      # bench/train_estimate.py: 660, 720, 600 (seeds 0-2, Dec 2026)
     zoo = {"seed": 0, "steps": 2000, "preset": None, "overrides": {}}
     examples = ("123+456", "999+1", "58+67", "7+5", "505+495")
     max_input_len = 2 * WIDTH + 2

@@ -49,7 +49,8 @@ class DatesRNNTask(DatesTask):
     # small (d_hidden 48, d_attn 32: ~half the step of 64/64) and the batch 64 with a higher lr
     # (~the same steps to the bar as batch 128 at 5e-3, each half the price).
     train_defaults = dict(steps=1000, lr=1e-2, batch_size=64, warmup=50)
-    typical_steps = 440      # bench/train_speed.py --threads 1: 440, 360, 640 (seeds 0-2)
+    typical_steps = 440      # bench/train_estimate.py: 520, 280, 600 (seeds 0-2, Dec 2026; 520
+                             # would put seed 1 at 0.48x its estimate)
     zoo = {"seed": 0, "steps": 1500, "preset": None, "overrides": {}}
     examples = DatesTask.examples + ("22 nov 2026 and 5/3/1999",
                                      "July 4, 1985 and 1 May 2000 and 2026-11-22")

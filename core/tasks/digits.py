@@ -58,7 +58,7 @@ class DigitsTask(VisionTask):
     # evaluate() scores the fixed 360-image held-out split: all of it, with no second look
     train_defaults = dict(steps=1500, lr=3e-3, batch_size=64, warmup=100, eval_every=25,
                           eval_n=N_TEST, confirm_n=0)
-    typical_steps = 275      # bench/train_estimate.py: 275, 225, 325 (seeds 0-2) (re-measure)
+    typical_steps = 275      # bench/train_estimate.py: 225, 300, 325 (seeds 0-2, Dec 2026)
     zoo = {"seed": 0, "steps": 1500, "batch_size": 128, "preset": None, "overrides": {}}
     examples = ("0", "3", "7", "8", "sample 5")
     n_fixed = N_TEST             # the held-out split

@@ -47,7 +47,7 @@ class ShapesTask(VisionTask):
     config = dict(image_size=16, patch_size=4, channels=1, n_classes=3, d_model=64, n_heads=4,
                   n_layers=2, pos="learned")
     train_defaults = dict(steps=800, lr=3e-3, batch_size=128, warmup=100)
-    typical_steps = 128      # bench/train_estimate.py: 96, 128, 128 (seeds 0-2) (re-measure)
+    typical_steps = 128      # bench/train_estimate.py: 128, 96, 128 (seeds 0-2, Dec 2026)
     zoo = {"seed": 0, "steps": 800, "preset": None, "overrides": {}}
     examples = ("square", "cross", "ring", "sample 3")
     n_fixed = 1_000_000
