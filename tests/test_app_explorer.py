@@ -198,6 +198,16 @@ def test_ablating_an_early_head_changes_later_attention(at):
     assert sum(m.value.startswith("**Prediction") for m in at.markdown) == 3
 
 
+def test_every_head_off_says_so_instead_of_an_empty_table(at):
+    row = need("encoder")
+    open_(at, row, TASKS[row["task"]].examples[0], view="Ablation")
+    box = at.multiselect(key="ablate")
+    box.set_value(list(box.options)).run()
+    ok(at)
+    assert not at.dataframe
+    assert any("Every head is switched off" in c.value for c in at.caption)
+
+
 def test_an_ablated_head_contributes_nothing():
     """Core check: head_mask zeroes exactly that head's output before the output projection."""
     row = need("encoder")

@@ -264,3 +264,27 @@ def test_stages_inf_in_any_stage_becomes_nan(rng):
         assert np.isnan(z[~mask]).all()
     assert np.isfinite(fig.layout.coloraxis1.cmax)
     strict_json(fig)
+
+
+@pytest.mark.parametrize("presenter", [True, False])
+def test_axis_titles_fit_beside_the_cells_of_a_small_map(presenter):
+    """A 3-token map at half the page: presenting, 'query (row) attends to…' is taller than
+    three cells (it was drawn cut off), so the longest name that fits is drawn; a long input
+    keeps the full names."""
+    from viz.maps import KEY_TITLE, KEY_TITLES, QUERY_TITLE, QUERY_TITLES
+    from viz.sizing import text_px
+    from viz.theme import sizes
+    font = sizes(presenter).axis_title
+    small = attention_heatmap(np.full((3, 3), 1 / 3), list("312"), list("312"),
+                              presenter=presenter, width=380)
+    y, x = small.layout.yaxis.title.text, small.layout.xaxis.title.text
+    plot_h = small.layout.height - small.layout.margin.t - small.layout.margin.b
+    assert y in QUERY_TITLES and x in KEY_TITLES
+    assert text_px(y, font) <= plot_h or y == QUERY_TITLES[-1]
+    longer = QUERY_TITLES[:QUERY_TITLES.index(y)]
+    assert all(text_px(t, font) > plot_h - 1 for t in longer)     # the longest that fits
+    if presenter:
+        assert y != QUERY_TITLE
+    big = attention_heatmap(np.full((20, 20), 0.05), None, None, presenter=presenter,
+                            width=780)
+    assert (big.layout.yaxis.title.text, big.layout.xaxis.title.text) == (QUERY_TITLE, KEY_TITLE)

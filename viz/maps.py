@@ -26,6 +26,15 @@ HOVER_CATEGORIES = "query %{y} → key %{x}: weight %{z:.3f}<extra></extra>"
 
 QUERY_TITLE = "query (row) attends to…"
 KEY_TITLE = "…key (column)"
+# Shorter names for a map too small for the full ones (3 tokens at half the page presenting):
+# the longest that fits beside the cells is used.
+QUERY_TITLES = (QUERY_TITLE, "query (row)", "query")
+KEY_TITLES = (KEY_TITLE, "key (column)", "key")
+
+
+def fitting_title(options, room_px: float, font_px: float) -> str:
+    """The first of options whose estimated width fits room_px, else the last (shortest)."""
+    return next((t for t in options if sizing.text_px(t, font_px) <= room_px), options[-1])
 
 
 def _scale(presenter: bool, dark: bool = False):
@@ -102,6 +111,9 @@ def square_map(fig, Tq: int, Tk: int, q: list[str], k: list[str], title, present
         text = sizing.wrap(title, max(size.width - 20, 200), s.title)
         if text.count("<br>"):
             size = sizing.heatmap_size(Tq, Tk, q, k, title_lines=text.count("<br>") + 1, **kw)
+    if axis_titles == (QUERY_TITLE, KEY_TITLE):          # the defaults: fit them to the cells
+        axis_titles = (fitting_title(QUERY_TITLES, Tq * size.cell, s.axis_title),
+                       fitting_title(KEY_TITLES, Tk * size.cell, s.axis_title))
     steps = (max(size.y_step, tick_step(Tq, max_labels)), max(size.x_step, tick_step(Tk, max_labels)))
     _token_axes(fig, q, k, max_labels, categories=categories, steps=steps)
     fig.update_xaxes(tickangle=size.x_angle, constrain="domain",

@@ -52,6 +52,9 @@ def ablation(c: Context) -> None:
         st.caption("The head shown is switched off: its weights are still computed, but "
                    "nothing downstream sees its output.")
     change = analysis.attention_change(before.attention, after.attention, skip=off)
+    if not change:
+        st.caption("Every head is switched off: no remaining head to compare.")
+        return
     table = pd.DataFrame({
         "head": [ec.head_label(r["module"], r["head"], several) for r in change],
         "max |Δ|": [r["max_change"] for r in change],
