@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import torch  # noqa: E402
 
@@ -29,7 +30,8 @@ from core import jobs, recipe  # noqa: E402
 from core.device import describe_device, get_device  # noqa: E402
 from core.optim import FlatAdamW  # noqa: E402
 from core.tasks import TASKS  # noqa: E402
-from core.train import DEFAULTS, evaluate, train  # noqa: E402
+from core.train import DEFAULTS, evaluate  # noqa: E402
+from train_sweep import run_variant  # noqa: E402
 
 LIVE = ("sort", "reverse", "digits", "dates", "sine")
 
@@ -83,13 +85,8 @@ def phases(task, device, steps: int) -> dict:
 
 def steps_to_target(task, seed: int, device) -> tuple[int, bool, int]:
     """(steps, reached, evaluations) of a run with the task's defaults, as the Train page runs
-    it (jobs.schedule's eval cadence, jobs.EVAL_N examples, warm-up capped at steps // 10)."""
-    d = task.train_defaults
-    every, _ = jobs.schedule(int(d["steps"]), task)
-    model = recipe.build(task.make_config(), seed, device)
-    r = train(model, task, seed=seed, target=dict(task.target), eval_every=every,
-              eval_n=jobs.EVAL_N,
-              warmup=min(int(d.get("warmup", 100)), max(1, int(d["steps"]) // 10)))
+    it (bench/train_sweep.py's run of the default variant)."""
+    r = run_variant(task, {}, seed, device)
     return r.steps, r.stopped == "target", len(r.evals)
 
 

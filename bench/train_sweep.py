@@ -31,8 +31,9 @@ from core.tasks import TASKS  # noqa: E402
 from core.train import train  # noqa: E402
 
 
-def steps_to_target(task, variant: dict, seed: int, device) -> tuple[float, float]:
-    """(steps to the target or inf, seconds) of one seeded run of `variant`."""
+def run_variant(task, variant: dict, seed: int, device):
+    """One seeded run of `variant` ({} = the defaults) as the Train page runs it -> the
+    core.train.TrainResult (its steps, whether it stopped at the target, its evaluations)."""
     v = dict(variant)
     d = task.train_defaults
     cfg = task.make_config(**v.pop("config", {}))
@@ -40,9 +41,14 @@ def steps_to_target(task, variant: dict, seed: int, device) -> tuple[float, floa
     every = int(v.pop("eval_every", jobs.schedule(steps, task)[0]))
     warmup = int(v.pop("warmup", min(int(d.get("warmup", 100)), max(1, steps // 10))))
     model = recipe.build(cfg, seed, device)
+    return train(model, task, seed=seed, steps=steps, target=dict(task.target),
+                 eval_every=every, eval_n=jobs.EVAL_N, warmup=warmup, device=device, **v)
+
+
+def steps_to_target(task, variant: dict, seed: int, device) -> tuple[float, float]:
+    """(steps to the target or inf, seconds) of one seeded run of `variant`."""
     t0 = time.perf_counter()
-    r = train(model, task, seed=seed, steps=steps, target=dict(task.target), eval_every=every,
-              eval_n=jobs.EVAL_N, warmup=warmup, device=device, **v)
+    r = run_variant(task, variant, seed, device)
     return (r.steps if r.stopped == "target" else float("inf")), time.perf_counter() - t0
 
 

@@ -7,10 +7,22 @@ import json
 import re
 
 import numpy as np
+import pytest
 
+import ui.models
 from app_helpers import decode, figures
 
 ONE_HEAD = "one_head_map"
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+SHIPPED = {r["name"]: r for r in ui.models.checkpoints(("encoder", "decoder", "seq2seq"))
+           if r["shipped"]}      # the shipped transformer checkpoints the explorer opens
+
+
+def need(name: str) -> dict:
+    """The shipped checkpoint's row, or skip the test when it is not there."""
+    if name not in SHIPPED:
+        pytest.skip(f"no shipped {name} checkpoint")
+    return SHIPPED[name]
 
 
 def plain(text: str | None) -> str:

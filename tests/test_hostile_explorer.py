@@ -13,13 +13,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui.models
-
 from app_helpers import APP, ok
-
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-SHIPPED = {r["name"]: r for r in ui.models.checkpoints(("encoder", "decoder", "seq2seq"))
-           if r["shipped"]}
+from explorer_helpers import MINILM, SHIPPED, need
 
 TEXTS = {                                   # name: text typed into the box
     "empty": "",
@@ -43,12 +38,6 @@ JUNK = {"inf": "inf", "1e309": "1e309", "nan": "nan", "negative": "-1", "non-num
 # not bound: a link's value must be ignored
 PARAMS = ("model", "input", "layer", "head", "module", "view", "sample", "presenter",
           "show_special", "pattern", "ablate", "theme")
-
-
-def need(name: str) -> dict:
-    if name not in SHIPPED:
-        pytest.skip(f"no shipped {name} checkpoint")
-    return SHIPPED[name]
 
 
 def explorer(**params) -> AppTest:

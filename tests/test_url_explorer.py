@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui.models
 from core import analysis
 from core.checkpoints import load_checkpoint
 from core.statistics_scope import focus_reason, most_focused
@@ -20,17 +19,7 @@ from core.tasks import TASKS
 from viz.theme import DARK, sizes
 
 from app_helpers import APP, decode, figures, ok, title
-from explorer_helpers import plain, shown, switch_components
-
-MINILM = "sentence-transformers/all-MiniLM-L6-v2"
-SHIPPED = {r["name"]: r for r in ui.models.checkpoints(("encoder", "decoder", "seq2seq"))
-           if r["shipped"]}
-
-
-def need(name: str) -> dict:
-    if name not in SHIPPED:
-        pytest.skip(f"no shipped {name} checkpoint")
-    return SHIPPED[name]
+from explorer_helpers import MINILM, SHIPPED, need, plain, shown, switch_components
 
 
 def open_link(**params) -> AppTest:
