@@ -23,6 +23,7 @@ ACTIVATIONS = ("gelu", "gelu_new", "relu", "silu", "quick_gelu")
 _LIMITS = dict(d_model=1024, n_heads=64, n_layers=24, max_len=4096, vocab_size=65536,
                d_ff=8192, n_classes=4096, n_in=1024, n_out=65536, image_size=256, channels=4,
                patch_size=256)
+MAX_IN_WINDOW = 64        # steps a real-valued decoder's input embedding may read
 _ZERO_OK = ("d_ff", "vocab_size", "n_in", "n_layers", "n_out")
 
 
@@ -130,11 +131,20 @@ class DecoderConfig(TransformerConfig):
     n_out: int = 0           # outputs per step; 0 means vocab_size (or n_in for real values)
     pos: str = "learned"
     pad_id: int = 0
+    in_window: int = 1       # real values: each step's embedding reads its last in_window steps
+                             # (a causal convolution, as Informer's token embedding); 1 = itself
 
     def __post_init__(self):
         super().__post_init__()
         if self.vocab_size == 0 and self.n_in < 1:
             raise ValueError("a real-valued decoder (vocab_size=0) needs n_in >= 1")
+        if isinstance(self.in_window, bool) or not isinstance(self.in_window, int) \
+                or not 1 <= self.in_window <= MAX_IN_WINDOW:
+            raise ValueError(f"in_window must be a whole number 1..{MAX_IN_WINDOW}, got "
+                             f"{self.in_window!r}")
+        if self.vocab_size > 0 and self.in_window != 1:
+            raise ValueError("in_window is for real-valued inputs (vocab_size=0); a token "
+                             "model embeds each token alone")
 
     @property
     def out_dim(self) -> int:
@@ -234,7 +244,7 @@ def parameter_count(cfg: TransformerConfig) -> int:
     if isinstance(cfg, EncoderConfig):
         return cfg.vocab_size * d + pos + stack(cfg.n_layers) + d * cfg.n_classes + cfg.n_classes
     if isinstance(cfg, DecoderConfig):
-        embed = cfg.vocab_size * d if cfg.vocab_size else cfg.n_in * d + d
+        embed = cfg.vocab_size * d if cfg.vocab_size else cfg.n_in * cfg.in_window * d + d
         return embed + pos + stack(cfg.n_layers) + d * cfg.out_dim + cfg.out_dim
     if isinstance(cfg, Seq2SeqConfig):
         return ((cfg.src_vocab_size + cfg.tgt_vocab_size) * d + 2 * pos + stack(cfg.n_layers)

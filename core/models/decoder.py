@@ -3,6 +3,10 @@
 Tokens: forward(idx (B, T) long) -> logits (B, T, V). Real values (vocab_size=0):
 forward(x (B, T) or (B, T, n_in) float) -> predictions (B, T, n_out). Attention keys:
 `decoder.blocks.{i}.self_attn`, each (B, H, T, T) with the causal mask applied.
+
+A real-valued step is embedded from its last `in_window` values (`lagged`: a causal
+convolution, the token embedding of time-series transformers such as Informer): one value alone
+says little, a short stretch says where in its wave it is, so attention can match stretches.
 """
 from __future__ import annotations
 
@@ -66,6 +70,24 @@ def generate_tokens(step, tokens, max_new_tokens: int, max_len: int, *, greedy: 
     return result
 
 
+def lagged(x: torch.Tensor, window: int, before: torch.Tensor | None = None) -> torch.Tensor:
+    """x (B, T, n) -> (B, T, window * n): step t's values and those of the window - 1 steps
+    before it, newest first ([x_t, x_t-1, ...]); steps before x are `before` (B, window - 1, n)
+    where given (cached decoding), else zeros (before the series starts)."""
+    B, T, n = x.shape
+    if before is None:
+        before = x.new_zeros(B, window - 1, n)                            # (B, w - 1, n)
+    full = torch.cat([before, x], 1)                                      # (B, w - 1 + T, n)
+    win = full.unfold(1, window, 1)                                       # (B, T, n, w) oldest first
+    return win.flip(-1).transpose(-1, -2).reshape(B, T, window * n)       # (B, T, w * n)
+
+
+class DecoderCache(list):
+    """The per-layer KV caches of incremental decoding, plus (real values with in_window > 1)
+    `inputs`: the last in_window - 1 input steps (B, w - 1, n_in) the next step's embedding reads."""
+    inputs: torch.Tensor | None = None
+
+
 class Decoder(AttentionModel):
     kind = "decoder"
 
@@ -75,7 +97,7 @@ class Decoder(AttentionModel):
         if cfg.vocab_size > 0:
             self.tok = nn.Embedding(cfg.vocab_size, cfg.d_model)
         else:
-            self.tok = nn.Linear(cfg.n_in, cfg.d_model)
+            self.tok = nn.Linear(cfg.n_in * cfg.in_window, cfg.d_model)   # see lagged()
         self.pos = PositionalEmbedding(cfg.pos, cfg.max_len, cfg.d_model)
         self.rope = RotaryEmbedding(cfg.d_head, cfg.max_len) if cfg.pos == "rope" else None
         self.decoder = Stack(cfg, cfg.n_layers)
@@ -94,7 +116,7 @@ class Decoder(AttentionModel):
         T = x.size(1)
         offset = len(cache[0]) if cache else 0
         mask = causal_mask(T, device=x.device, Tk=offset + T)             # (T, offset + T)
-        h = self.tok(x.float() if self.regression else x)                 # (B, T, D)
+        h = self.embed(x, cache)                                          # (B, T, D)
         pe = self.pos(T, offset)
         if pe is not None:
             h = h + pe                                                    # (B, T, D)
@@ -104,8 +126,27 @@ class Decoder(AttentionModel):
         return make_output(self.head(h), records, return_attention, return_scores, cache=cache,
                            hidden=h)
 
-    def new_cache(self) -> list:
-        return self.decoder.new_caches()
+    def embed(self, x, cache=None) -> torch.Tensor:
+        """Tokens (B, T) or real values (B, T, n_in) -> (B, T, D), before positions. With a
+        cache, real values read their window's earlier steps from it and leave theirs there."""
+        if not self.regression:
+            return self.tok(x)                                            # (B, T, D)
+        x, w = x.float(), self.cfg.in_window
+        if w == 1:
+            return self.tok(x)                                            # (B, T, D)
+        if cache is not None and not isinstance(cache, DecoderCache):
+            raise ValueError("this model reads a window of past values: decode with the cache "
+                             "from model.new_cache()")
+        before = cache.inputs if cache else None             # None before the first step
+        if before is None:
+            before = x.new_zeros(x.size(0), w - 1, x.size(2))            # (B, w - 1, n_in)
+        if cache is not None:                   # the steps the next call's window reaches back to
+            cache.inputs = torch.cat([before, x], 1)[:, -(w - 1):]        # (B, w - 1, n_in)
+        win = lagged(x, w, before)                                        # (B, T, w * n_in)
+        return self.tok(win)                                              # (B, T, D)
+
+    def new_cache(self) -> DecoderCache:
+        return DecoderCache(self.decoder.new_caches())
 
     @torch.no_grad()
     def generate(self, idx, max_new_tokens: int, greedy: bool = True, temperature: float = 1.0,

@@ -97,15 +97,20 @@ class SineTask(Task):
     # output 0) were what beat the baseline clearly in the measured sweeps: learned positions
     # with one output stayed at 1.5x the baseline's error. Seed 1, lr 1e-2: 5 outputs reached
     # ratio 0.5 in 800 steps; 1 output was at 0.71 after 900; 20 at 0.67 after 900 (lr 6e-3).
-    config = dict(vocab_size=0, n_in=1, n_out=5, d_model=64, n_heads=4, n_layers=2,
-                  max_len=SEQ_LEN, pos="rope")
+    # in_window 48 (issue 14): each step is embedded from its last 48 values (longer than the
+    # slowest period, 40), so one layer of attention can match the current stretch of the
+    # wave against earlier ones and read what followed them. Steps to the bar, seeds 0-2
+    # (bench/train_sweep.py, Dec 2026): each value alone, 2 layers, 1200 steps: 1056, 960,
+    # 864; window 8: 576 (seed 0); window 32: 180-200; window 48 with one layer over 400
+    # steps: 112, 176, 160, each step half the price of two layers'. Window 64: 120-180;
+    # ReLU instead of GELU: 160-240.
+    config = dict(vocab_size=0, n_in=1, n_out=5, d_model=64, n_heads=4, n_layers=1,
+                  max_len=SEQ_LEN, pos="rope", in_window=48)
+    train_defaults = dict(steps=400, lr=1e-2, batch_size=32, warmup=40)
+    typical_steps = 160      # bench/train_sweep.py: 112, 176, 160 (seeds 0-2, Dec 2026)
     # The loss counts steps 64..118 only (loss_from). Counting every step, the first with
-    # almost no context, needed ~1500 steps to the bar at lr 6e-3 (seed 0); from step 24,
-    # 1000; from 48, 900; from 64, 800; later starts were no better. With 750 steps two of
-    # seeds 0-2 missed the bar (the cosine schedule ends too early); with 1200 they reach it at
-    # steps 1056, 960, 864 (bench/train_speed.py, 76 ms a step on 2 CPU threads).
-    train_defaults = dict(steps=1200, lr=1e-2, batch_size=32, warmup=100)
-    typical_steps = 960      # bench/train_estimate.py: 1056, 960, 864 (seeds 0-2, Dec 2026)
+    # almost no context, needed ~1500 steps to the bar at lr 6e-3 (seed 0, values alone);
+    # from step 24, 1000; from 48, 900; from 64, 800; later starts were no better.
     loss_from = 64
     zoo = {"seed": 0, "steps": 2000, "preset": None, "overrides": {}, "batch_size": 32}
     n_samples, sample_seed = 50, 2026
