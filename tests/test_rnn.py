@@ -387,3 +387,20 @@ def test_accuracy_by_dates_counts_each_number_of_dates(shipped):
     assert list(got) == [1, 2, 3] and all(n == 40 for _, n in got.values())
     assert got[1][0] > 0.9 and got[3][0] < 0.3, got
     assert got == accuracy_by_dates(model, TASK, n_each=40, seed=3, size=15)   # seeded
+
+
+@pytest.mark.parametrize("attention", [True, False])
+def test_training_gradients_match_finite_differences(attention):
+    """The training path (core/models/gru_scan, core/models/rnn_ops: faster routes to the same
+    gradients) against numerical differentiation of the whole model, in float64."""
+    model = tiny(attention).double().train()
+    src, tgt = inputs()
+    names = [n for n, _ in model.named_parameters()]
+
+    def loss(*params):
+        out = torch.func.functional_call(model, dict(zip(names, params)), (src, tgt))
+        return (out.logits * torch.linspace(-1, 1, out.logits.numel(), dtype=torch.float64)
+                .view_as(out.logits)).sum()
+
+    params = tuple(p.detach().clone().requires_grad_() for p in model.parameters())
+    assert torch.autograd.gradcheck(loss, params, fast_mode=True)

@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+import torch.nn.functional as F
 
 from ..rnn_config import RNNConfig
 from .base import AttentionModel, ModelOutput, make_output
 from .decoder import Generation, generate_tokens
+from .gru_scan import gru_update, run_gru
+from .rnn_ops import ContextBox, tanh
 
 ATTN = "decoder.cross_attn"    # the attention module's name in named_modules(): .attention's key
 
@@ -49,9 +51,17 @@ class AdditiveAttention(nn.Module):
     def forward(self, s, keys, memory, mask):
         """s (B, H) previous decoder state; keys (B, Ts, A); memory (B, Ts, M); mask (B, Ts)
         bool, True = may attend -> (context (B, M), weights (B, Ts), scores (B, Ts))."""
-        scores = self.v(torch.tanh(self.W(s)[:, None] + keys))[..., 0]    # (B, Ts)
+        return self.attend(self.W(s), keys, memory, mask)
+
+    def attend(self, query, keys, memory, mask, box: ContextBox | None = None):
+        """forward() from the projected state W s (B, A) (the decoder computes it in one
+        product with the GRU's own projection of s). With a box (training), memory is
+        box.track(memory) and the context's gradient is gathered there (core/models/rnn_ops)."""
+        scores = self.v(tanh(query[:, None] + keys))[..., 0]              # (B, Ts)
         masked = scores.masked_fill(~mask, float("-inf"))                 # (B, Ts)
         weights = masked.softmax(-1).masked_fill(~mask, 0.0)              # (B, Ts)
+        if box is not None:
+            return box.context(weights, memory), weights, scores         # (B, M), (B, Ts) x2
         context = torch.bmm(weights[:, None], memory)[:, 0]               # (B, M)
         return context, weights, scores
 
@@ -109,15 +119,10 @@ class RNNSeq2Seq(AttentionModel):
     # -- encoder ---------------------------------------------------------------------------
     def encode(self, src, return_attention=False, return_scores=False, head_mask=None):
         """src (B, Ts) right-padded with pad_id -> memory (B, Ts, M) (zeros at padding) and
-        memory_mask (B, 1, 1, Ts). Packing keeps the backward GRU from reading the padding."""
+        memory_mask (B, 1, 1, Ts); the bidirectional GRU never reads the padding (run_gru)."""
         self.check_head_mask(head_mask)
         keep = src != self.cfg.pad_id                                     # (B, Ts)
-        lengths = keep.sum(1).clamp(min=1).cpu()                          # (B,)
-        packed = pack_padded_sequence(self.encoder.tok(src), lengths, batch_first=True,
-                                      enforce_sorted=False)               # from (B, Ts, E)
-        out, _ = self.encoder.gru(packed)
-        memory, _ = pad_packed_sequence(out, batch_first=True,
-                                        total_length=src.size(1))         # (B, Ts, M)
+        memory = run_gru(self.encoder.gru, self.encoder.tok(src), keep)   # (B, Ts, M)
         empty = {} if return_attention or return_scores else None
         return make_output(None, empty, return_attention, return_scores, memory=memory,
                            memory_mask=keep[:, None, None, :])            # (B, 1, 1, Ts)
@@ -153,23 +158,39 @@ class RNNSeq2Seq(AttentionModel):
                 raise ValueError(f"head_mask needs one value for the one attention head, got "
                                  f"shape {tuple(gate.shape)}")
             gate = gate.reshape(1)                                        # (1,)
-        keys = dec.cross_attn.keys(memory) if dec.cross_attn is not None else None  # (B, Ts, A)
-        emb = dec.tok(tgt).unbind(1)                                      # Tt x (B, E)
-        feats, weights, scores = [], [], []
-        for e_y in emb:          # unbind, not emb[:, i]: one gradient copy, not one per step
-            if dec.cross_attn is not None:
-                c, w, e = dec.cross_attn(s, keys, memory, keep)           # (B, M), (B, Ts) x2
+        att, cell, E = dec.cross_attn, dec.cell, dec.tok.embedding_dim
+        keys = att.keys(memory) if att is not None else None              # (B, Ts, A)
+        emb = dec.tok(tgt)                                                # (B, Tt, E)
+        # The GRU cell's input projection W_i [E y; c] in two parts: the embeddings' for every
+        # step at once, the context's per step; s's projections for the attention (W s) and
+        # the GRU (W_h s) as one product per step.
+        gi_y = F.linear(emb, cell.weight_ih[:, :E], cell.bias_ih).unbind(1)  # Tt x (B, 3H)
+        w_c = cell.weight_ih[:, E:]                                       # (3H, M)
+        w_s, b_s = cell.weight_hh, cell.bias_hh                           # (3H, H), (3H,)
+        A = 0 if att is None else att.W.out_features
+        if att is not None:
+            w_s, b_s = torch.cat([att.W.weight, w_s]), F.pad(b_s, (A, 0))  # (A + 3H, H), (A + 3H,)
+        box = ContextBox() if att is not None and torch.is_grad_enabled() \
+            and memory.requires_grad else None
+        source = box.track(memory) if box is not None else memory        # (B, Ts, M)
+        states, contexts, weights, scores = [], [], [], []
+        for g_y in gi_y:
+            proj = F.linear(s, w_s, b_s)                                  # (B, A + 3H)
+            if att is not None:
+                c, w, e = att.attend(proj[:, :A], keys, source, keep, box)  # (B, M), (B, Ts) x2
                 weights.append(w)
                 scores.append(e)
             else:
                 c = fixed                                                 # (B, M)
             if gate is not None:
                 c = c * gate                                              # (B, M)
-            s = dec.cell(torch.cat([e_y, c], -1), s)                     # (B, H)
-            feats.append(torch.cat([s, c, e_y], -1))                      # (B, H + M + E)
+            s = gru_update(torch.addmm(g_y, c, w_c.t()), proj[:, A:], s)  # (B, H)
+            states.append(s)
+            contexts.append(c)
         if cache is not None:
             cache.h, cache.steps = s, cache.steps + tgt.size(1)
-        logits = dec.head(torch.stack(feats, 1))                          # (B, Tt, V)
+        feats = torch.cat([torch.stack(states, 1), torch.stack(contexts, 1), emb], -1)
+        logits = dec.head(feats)                                          # (B, Tt, V)
         records = {}
         if weights and (return_attention or return_scores):
             records[ATTN] = {"weights": torch.stack(weights, 1)[:, None],  # (B, 1, Tt, Ts)
