@@ -1,6 +1,6 @@
 """core/models/gru_scan.py against torch's own GRU (packed rows, GRUCell), and the attention's
-operations (core/models/rnn_ops.py) against torch.tanh and a plain batched product: the same
-values and gradients, by faster routes."""
+context (core/models/rnn_ops.py) against a plain batched product: the same values and
+gradients, by faster routes."""
 from __future__ import annotations
 
 import pytest
@@ -8,7 +8,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from core.models import gru_scan as gs
-from core.models.rnn_ops import ContextBox, tanh
+from core.models.rnn_ops import SharedOperand
 
 
 def _case(bidirectional: bool, seed: int = 0):
@@ -75,14 +75,7 @@ def test_scan_refuses_what_it_does_not_implement():
                     torch.zeros(1, 2, 3), torch.ones(1, 2, dtype=torch.bool))
 
 
-def test_attention_tanh_matches_torch_tanh_and_its_gradient():
-    x = torch.cat([torch.linspace(-30, 30, 2001), torch.tensor([0.0, 1e-8, -1e-8])])
-    torch.testing.assert_close(tanh(x), torch.tanh(x), atol=2e-7, rtol=0)
-    xd = torch.randn(50, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(tanh, (xd,))
-
-
-def test_context_box_gives_the_plain_products_gradients():
+def test_shared_operand_gives_the_plain_products_gradients():
     """Three steps of c_i = α_i·memory, each α_i depending on the memory and on the previous
     context (as in the decoder); one step's context unused: the same gradients as torch.bmm."""
     torch.manual_seed(2)
@@ -90,12 +83,13 @@ def test_context_box_gives_the_plain_products_gradients():
     q = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
 
     def run(use_box):
-        box = ContextBox() if use_box else None
+        box = SharedOperand() if use_box else None
         source = box.track(memory) if use_box else memory
         c, outs = q, []
         for i in range(3):
             alpha = torch.softmax((memory @ c[..., None])[..., 0], -1)       # (B, Ts)
-            c = box.context(alpha, source) if use_box else torch.bmm(alpha[:, None], memory)[:, 0]
+            prod = box.product if use_box else torch.bmm
+            c = prod(alpha[:, None], source)[:, 0]                         # (B, M)
             outs.append(c if i != 1 else c.detach())                     # step 1 feeds on only
         return sum((o * (k + 1)).sum() for k, o in enumerate(outs)) + (c ** 2).sum()
 

@@ -6,7 +6,8 @@
 Equal to running `gru` (an nn.GRU with one layer, batch_first) over the packed sequences and
 padding its output with zeros, but cheaper to train on a CPU: the input projections of every
 step are one matrix product, the two directions advance together in one batched product per
-step, and there is no packing. On a CPU autograd replays nn.GRU's packed loop op by op, so
+step (its weight gradient summed over the steps in one product: core/models/rnn_ops), and
+there is no packing. On a CPU autograd replays nn.GRU's packed loop op by op, so
 training the dates_rnn encoder cost about as much as the whole decoder (issue 14).
 
 Why no packing is needed: the padding is at the end of each row, so the forward direction reads
@@ -19,6 +20,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .rnn_ops import SharedOperand
 
 
 def reversed_in_place(keep: torch.Tensor) -> torch.Tensor:
@@ -59,11 +62,12 @@ def gru_scan(gru: nn.GRU, x: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     xs = [x] if D == 1 else [x, x.gather(1, rev[..., None].expand(B, T, E))]
     xs = torch.stack(xs).transpose(1, 2)                                  # (D, T, B, E)
     gi = torch.matmul(xs, w_ih.transpose(1, 2)[:, None]) + b_ih[:, None, None]  # (D, T, B, 3H)
-    w_hh_t, b_hh = w_hh.transpose(1, 2), b_hh[:, None]                    # (D, H, 3H), (D, 1, 3H)
+    box = SharedOperand()                  # W_h's gradient summed over the steps in one product
+    w_hh_t, b_hh = box.track(w_hh.transpose(1, 2)), b_hh[:, None]         # (D, H, 3H), (D, 1, 3H)
     h = x.new_zeros(D, B, H)                                              # (D, B, H)
     outs = []
     for g in gi.unbind(1):                                                # T x (D, B, 3H)
-        h = gru_update(g, torch.baddbmm(b_hh, h, w_hh_t), h)              # (D, B, H)
+        h = gru_update(g, box.product(h, w_hh_t) + b_hh, h)               # (D, B, H)
         outs.append(h)
     out = torch.stack(outs, 2)                                            # (D, B, T, H)
     parts = [out[0]] if D == 1 else [out[0], out[1].gather(1, rev[..., None].expand(B, T, H))]

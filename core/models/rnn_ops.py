@@ -1,93 +1,74 @@
-"""Two operations of the RNN's additive attention with cheaper gradients on a CPU (issue 14).
-Values are those of the plain formulas; tests/test_gru_scan.py checks values and gradients.
+"""A product repeated at every step of a recurrence with the same right operand, with a cheaper
+gradient on a CPU (issue 14). Values and gradients are those of torch.bmm; tests/test_gru_scan.py
+checks both.
 
-    y = tanh(x)                            # 2σ(2x) - 1 forward, tanh's own backward
-    box = ContextBox(); mem = box.track(memory)          # once per decoded sequence
-    c_i = box.context(α_i, mem)            # Σ_j α_ij h_j, each decoder step i
+    box = SharedOperand(); w = box.track(w)              # once per sequence
+    y_t = box.product(x_t, w)              # = torch.bmm(x_t, w), at each step t
 
-tanh: torch.tanh is 2x slower than torch.sigmoid on the CPUs we measured (635 vs 293 µs for
-2σ(2x) - 1 on 172k floats, one AVX2 thread), and the attention applies it to every pair of a
-decoder step and a source character.
-
-context: the gradient of c_i = α_i·memory with respect to the memory is an outer product
-α_iᵀ g_i per step, which torch computes as a batched matrix product of inner size 1 (400 µs at
-batch 64, 84 characters, width 96; 33 of them for three dates). ContextBox keeps each step's
-α_i and g_i and adds Σ_i α_iᵀ g_i to the memory's gradient in one product (1 ms for all 33).
+Autograd would compute the operand's gradient x_tᵀ g_t at every step, as its own small batched
+product: for the RNN attention's context (α_i (B, 1, Ts) · memory (B, Ts, M)) one of inner size
+1, 400 µs at batch 64, 84 characters, width 96, and 33 of them for three dates; for the GRU
+encoder's recurrent weights one per character. SharedOperand keeps each step's x_t and g_t and
+adds Σ_t x_tᵀ g_t to the operand's gradient in one product at the end of the backward pass
+(1 ms for the 33 contexts). The gradient for x_t is computed at its step as usual.
 """
 from __future__ import annotations
 
 import torch
 
 
-class _Tanh(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = torch.sigmoid(x * 2).mul_(2).sub_(1)                         # 2σ(2x) - 1 = tanh x
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad):
-        (y,) = ctx.saved_tensors
-        return torch.ops.aten.tanh_backward(grad, y)                      # grad · (1 - y²)
-
-
-def tanh(x: torch.Tensor) -> torch.Tensor:
-    """torch.tanh's values (to float32 rounding) and gradient, computed as 2σ(2x) - 1."""
-    return _Tanh.apply(x)
-
-
 class _Track(torch.autograd.Function):
-    """Identity on the memory; its backward adds the deferred Σ_i α_iᵀ g_i."""
+    """Identity on the operand; its backward adds the deferred Σ_t x_tᵀ g_t."""
 
     @staticmethod
-    def forward(ctx, memory, box):
+    def forward(ctx, w, box):
         ctx.box = box
-        return memory.view_as(memory)
+        return w.view_as(w)
 
     @staticmethod
     def backward(ctx, grad):
-        return grad + ctx.box.memory_grad(grad), None
+        return grad + ctx.box.operand_grad(grad), None
 
 
-class _Context(torch.autograd.Function):
-    """c = α·memory (B, M); backward: α's gradient now, the memory's left to the box."""
+class _Product(torch.autograd.Function):
+    """y = x @ w (batched); backward: x's gradient now, w's left to the box."""
 
     @staticmethod
-    def forward(ctx, weights, memory, box, step):
-        ctx.save_for_backward(memory)
+    def forward(ctx, x, w, box, step):
+        ctx.save_for_backward(w)
         ctx.box, ctx.step = box, step
-        box.weights[step] = weights
-        return torch.bmm(weights[:, None], memory)[:, 0]                  # (B, M)
+        box.inputs[step] = x
+        return torch.bmm(x, w)                                            # (Bt, r, N)
 
     @staticmethod
     def backward(ctx, grad):
-        (memory,) = ctx.saved_tensors
-        ctx.box.grads[ctx.step] = grad                                    # (B, M)
-        grad_w = torch.bmm(grad[:, None], memory.transpose(1, 2))[:, 0]  # (B, Ts)
-        return grad_w, None, None, None
+        (w,) = ctx.saved_tensors
+        ctx.box.grads[ctx.step] = grad                                    # (Bt, r, N)
+        return torch.bmm(grad, w.transpose(1, 2)), None, None, None      # (Bt, r, K)
 
 
-class ContextBox:
-    """The attention contexts of one decoded sequence: track(memory) once, then context()."""
+class SharedOperand:
+    """The steps of one sequence that multiply by the same operand: track() it once, then
+    product() at every step."""
 
     def __init__(self):
-        self.weights: dict = {}      # step -> α (B, Ts), from the forward pass
-        self.grads: dict = {}        # step -> dL/dc (B, M), filled by the backward pass
+        self.inputs: dict = {}       # step -> x_t (Bt, r, K), from the forward pass
+        self.grads: dict = {}        # step -> dL/dy_t (Bt, r, N), filled by the backward pass
 
-    def track(self, memory: torch.Tensor) -> torch.Tensor:
-        return _Track.apply(memory, self)
+    def track(self, w: torch.Tensor) -> torch.Tensor:
+        """w (Bt, K, N) -> the same values, whose gradient this box completes."""
+        return _Track.apply(w, self)
 
-    def context(self, weights: torch.Tensor, tracked: torch.Tensor) -> torch.Tensor:
-        """weights (B, Ts), tracked = track(memory) (B, Ts, M) -> (B, M)."""
-        return _Context.apply(weights, tracked, self, len(self.weights))
+    def product(self, x: torch.Tensor, tracked: torch.Tensor) -> torch.Tensor:
+        """x (Bt, r, K) @ tracked (Bt, K, N) -> (Bt, r, N), as torch.bmm."""
+        return _Product.apply(x, tracked, self, len(self.inputs))
 
-    def memory_grad(self, like: torch.Tensor) -> torch.Tensor:
-        """Σ_i α_iᵀ g_i (B, Ts, M) over the steps whose context received a gradient."""
+    def operand_grad(self, like: torch.Tensor) -> torch.Tensor:
+        """Σ_t x_tᵀ g_t (Bt, K, N) over the steps whose product received a gradient."""
         steps = sorted(self.grads)
         grads, self.grads = self.grads, {}
         if not steps:
             return torch.zeros_like(like)
-        W = torch.stack([self.weights[i] for i in steps], 1)              # (B, n, Ts)
-        G = torch.stack([grads[i] for i in steps], 1)                     # (B, n, M)
-        return torch.bmm(W.transpose(1, 2), G)                            # (B, Ts, M)
+        X = torch.cat([self.inputs[t] for t in steps], 1)                # (Bt, n·r, K)
+        G = torch.cat([grads[t] for t in steps], 1)                       # (Bt, n·r, N)
+        return torch.bmm(X.transpose(1, 2), G)                            # (Bt, K, N)
