@@ -37,10 +37,11 @@ def gru_update(gi: torch.Tensor, gh: torch.Tensor, h: torch.Tensor) -> torch.Ten
     """One GRU step from its projections, as torch.nn.GRU defines it (gates r, z, n):
     gi = W_i x + b_i and gh = W_h h + b_h (..., 3H), h (..., H) -> the new state (..., H)."""
     H = h.size(-1)
-    rz = torch.sigmoid(gi[..., :2 * H] + gh[..., :2 * H])                 # (..., 2H)
-    r, z = rz[..., :H], rz[..., H:]
-    n = torch.tanh(gi[..., 2 * H:] + r * gh[..., 2 * H:])                 # (..., H)
-    return n + z * (h - n)                                                # (1 - z) n + z h
+    i_rz, i_n = gi.split([2 * H, H], -1)          # split, not slices: one backward node each
+    h_rz, h_n = gh.split([2 * H, H], -1)
+    r, z = torch.sigmoid(i_rz + h_rz).chunk(2, -1)                        # (..., H) each
+    n = torch.tanh(i_n + r * h_n)                                         # (..., H)
+    return torch.lerp(n, h, z)                                            # (1 - z) n + z h
 
 
 def _weights(gru: nn.GRU, directions: int):

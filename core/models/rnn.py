@@ -180,16 +180,16 @@ class RNNSeq2Seq(AttentionModel):
         source = box.track(memory) if box is not None else memory        # (B, Ts, M)
         states, contexts, weights, scores = [], [], [], []
         for g_y in gi_y:
-            proj = F.linear(s, w_s, b_s)                                  # (B, A + 3H)
+            query, gh = F.linear(s, w_s, b_s).split([A, w_s.size(0) - A], -1)  # (B, A), (B, 3H)
             if att is not None:
-                c, w, e = att.attend(proj[:, :A], keys, source, keep, box)  # (B, M), (B, Ts) x2
+                c, w, e = att.attend(query, keys, source, keep, box)     # (B, M), (B, Ts) x2
                 weights.append(w)
                 scores.append(e)
             else:
                 c = fixed                                                 # (B, M)
             if gate is not None:
                 c = c * gate                                              # (B, M)
-            s = gru_update(torch.addmm(g_y, c, w_c.t()), proj[:, A:], s)  # (B, H)
+            s = gru_update(torch.addmm(g_y, c, w_c.t()), gh, s)           # (B, H)
             states.append(s)
             contexts.append(c)
         if cache is not None:

@@ -61,13 +61,17 @@ class DatesRNNTask(DatesTask):
 
     # -- data --------------------------------------------------------------------------------
     def examples_of(self, n_dates: int, batch_size: int, generator: torch.Generator):
-        """batch_size sources of n_dates dates each -> (texts, target ids (B, To))."""
+        """batch_size sources of n_dates dates each -> (source ids (B, Ts) right-padded, target
+        ids (B, To)). The dates' ids are joined as ids (no round trip through text)."""
         parts = [super(DatesRNNTask, self).sample(batch_size, generator) for _ in range(n_dates)]
         space = torch.full((batch_size, 1), self.tgt_vocab.stoi[" "])
-        texts = [JOIN.join(t) for t in zip(*[[self.vocab.decode(r) for r in p["src"].tolist()]
-                                             for p in parts])]
+        join = torch.tensor(self.vocab.encode(JOIN)).expand(batch_size, -1)  # (B, J)
+        src = torch.cat([x for p in parts for x in (join, p["src"])][1:], 1)  # (B, S) gaps inside
+        real = src != PAD                                                 # (B, S)
+        order = torch.sort((~real).int(), dim=1, stable=True).indices    # real ids first, in order
+        src = src.gather(1, order)[:, :int(real.sum(1).max())]           # (B, Ts)
         pieces = [x for p in parts for x in (space, p["tgt"])][1:]
-        return texts, torch.cat(pieces, 1)                                 # (B, To)
+        return src, torch.cat(pieces, 1)                                   # (B, To)
 
     def batch(self, batch_size: int, generator: torch.Generator, device,
               n_dates: int | None = None) -> dict:
@@ -77,9 +81,9 @@ class DatesRNNTask(DatesTask):
         if n_dates is None:
             n_dates = 1 + int(torch.multinomial(torch.tensor(N_DATES_PROBS), 1,
                                                 generator=generator))
-        texts, tgt = self.examples_of(n_dates, batch_size, generator)     # (B, To)
+        src, tgt = self.examples_of(n_dates, batch_size, generator)       # (B, Ts), (B, To)
         eos = torch.full((batch_size, 1), EOS)
-        out = {"src": self._ids(texts), "y": torch.cat([tgt, eos], 1),    # (B, To + 1)
+        out = {"src": src, "y": torch.cat([tgt, eos], 1),                 # (B, To + 1)
                "tgt_in": torch.cat([torch.full((batch_size, 1), BOS), tgt], 1)}  # (B, To + 1)
         return {key: v.to(device) for key, v in out.items()}
 
@@ -90,12 +94,6 @@ class DatesRNNTask(DatesTask):
         for k, count in enumerate(counts, start=1):
             for start in range(0, count, size):
                 yield self.batch(min(size, count - start), generator, device, n_dates=k)
-
-    def _ids(self, texts: list[str]) -> torch.Tensor:
-        src = torch.full((len(texts), max(map(len, texts))), PAD, dtype=torch.long)  # (B, Ts)
-        for r, t in enumerate(texts):
-            src[r, :len(t)] = torch.tensor(self.vocab.encode(t))
-        return src
 
     # -- scoring -----------------------------------------------------------------------------
     @torch.no_grad()
