@@ -145,3 +145,20 @@ def test_the_speed_leaves_out_the_slow_first_step(monkeypatch):
     assert 0.02 <= speed.step_s < 0.5
     assert len(calls) >= estimate.SPEED_STEPS[0]
     assert speed.eval_s > 0
+
+
+def test_evaluation_price_leaves_out_the_first_evaluations_one_off_costs(monkeypatch):
+    """A run evaluates ~25 times; the first evaluation of a model also pays one-off costs, so
+    the price per evaluation is the faster of two (here: a first one 0.4 s slower)."""
+    task = TASKS["sort"]
+    seen = []
+
+    def evaluate(model, task_, n, seed):
+        seen.append(n)
+        time.sleep(0.45 if len(seen) == 1 else 0.05)
+        return {}
+
+    monkeypatch.setattr(estimate, "evaluate", evaluate)
+    speed = jobs.measure_speed(task, task.make_config(**TINY), 8, "cpu")
+    assert seen == [estimate.EVAL_N, estimate.EVAL_N]
+    assert 0.05 <= speed.eval_s < 0.3

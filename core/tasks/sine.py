@@ -107,7 +107,9 @@ class SineTask(Task):
     config = dict(vocab_size=0, n_in=1, n_out=5, d_model=64, n_heads=4, n_layers=1,
                   max_len=SEQ_LEN, pos="rope", in_window=48)
     train_defaults = dict(steps=400, lr=1e-2, batch_size=32, warmup=40)
-    typical_steps = 160      # bench/train_sweep.py: 112, 176, 160 (seeds 0-2, Dec 2026)
+    # bench/train_estimate.py (seeds 0-2, Dec 2026): 112, 176, 160 steps, 9.2-14.5 s; at 160
+    # the early run was 0.59x its estimate, at 128 the estimate sits between the runs.
+    typical_steps = 128
     # The loss counts steps 64..118 only (loss_from). Counting every step, the first with
     # almost no context, needed ~1500 steps to the bar at lr 6e-3 (seed 0, values alone);
     # from step 24, 1000; from 48, 900; from 64, 800; later starts were no better.
