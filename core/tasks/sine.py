@@ -92,14 +92,18 @@ class SineTask(Task):
     metrics = ("mse", "baseline_mse", "ratio")
     lower_is_better = ("mse", "baseline_mse", "ratio")
     bar = {"ratio": 0.5}
-    target = {"ratio": 0.5}
+    # A live run stops at 0.45, not at the bar: the ratio of a young model swings between
+    # samples of series (a few forecasts that drift away dominate both errors), and runs that
+    # stopped at 0.5 (or 0.48) on 256 + 1000 series scored 0.50-0.53 on the final 2000
+    # (seeds 0 and 3 of 0-5). Stopping at 0.45, seeds 0-5 scored 0.30-0.38 there.
+    target = {"ratio": 0.45}
     # RoPE and extra outputs (output k at step t learns x[t+1+k]; the forecast feeds back
     # output 0) were what beat the baseline clearly in the measured sweeps: learned positions
     # with one output stayed at 1.5x the baseline's error. Seed 1, lr 1e-2: 5 outputs reached
     # ratio 0.5 in 800 steps; 1 output was at 0.71 after 900; 20 at 0.67 after 900 (lr 6e-3).
     # in_window 48 (issue 14): each step is embedded from its last 48 values (longer than the
     # slowest period, 40), so one layer of attention can match the current stretch of the
-    # wave against earlier ones and read what followed them. Steps to the bar, seeds 0-2
+    # wave against earlier ones and read what followed them. Steps to ratio 0.5, seeds 0-2
     # (bench/train_sweep.py, Dec 2026): each value alone, 2 layers, 1200 steps: 1056, 960,
     # 864; window 8: 576 (seed 0); window 32: 180-200; window 48 with one layer over 400
     # steps: 112, 176, 160, each step half the price of two layers'. Window 64: 120-180;
@@ -107,9 +111,7 @@ class SineTask(Task):
     config = dict(vocab_size=0, n_in=1, n_out=5, d_model=64, n_heads=4, n_layers=1,
                   max_len=SEQ_LEN, pos="rope", in_window=48)
     train_defaults = dict(steps=400, lr=1e-2, batch_size=32, warmup=40)
-    # bench/train_estimate.py (seeds 0-2, Dec 2026): 112, 176, 160 steps, 9.2-14.5 s; at 160
-    # the early run was 0.59x its estimate, at 128 the estimate sits between the runs.
-    typical_steps = 128
+    typical_steps = 224      # to the target 0.45: 224, 256, 160, 224, 224, 192 (seeds 0-5)
     # The loss counts steps 64..118 only (loss_from). Counting every step, the first with
     # almost no context, needed ~1500 steps to the bar at lr 6e-3 (seed 0, values alone);
     # from step 24, 1000; from 48, 900; from 64, 800; later starts were no better.
