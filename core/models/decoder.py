@@ -78,13 +78,14 @@ def lagged(x: torch.Tensor, window: int, before: torch.Tensor | None = None) -> 
     if before is None:
         before = x.new_zeros(B, window - 1, n)                            # (B, w - 1, n)
     full = torch.cat([before, x], 1)                                      # (B, w - 1 + T, n)
-    win = full.unfold(1, window, 1)                                       # (B, T, n, w) oldest first
+    win = full.unfold(1, window, 1)                                       # (B, T, n, w)
     return win.flip(-1).transpose(-1, -2).reshape(B, T, window * n)       # (B, T, w * n)
 
 
 class DecoderCache(list):
     """The per-layer KV caches of incremental decoding, plus (real values with in_window > 1)
-    `inputs`: the last in_window - 1 input steps (B, w - 1, n_in) the next step's embedding reads."""
+    `inputs`: the last in_window - 1 input steps (B, w - 1, n_in), which the next step's
+    embedding reads."""
     inputs: torch.Tensor | None = None
 
 

@@ -50,7 +50,8 @@ class AdditiveAttention(nn.Module):
 
     def forward(self, s, keys, memory, mask):
         """s (B, H) previous decoder state; keys (B, Ts, A) from keys(); memory (B, Ts, M);
-        mask (B, Ts) bool, True = may attend -> (context (B, M), weights (B, Ts), scores (B, Ts))."""
+        mask (B, Ts) bool, True = may attend -> (context (B, M), weights (B, Ts),
+        scores (B, Ts))."""
         return self.attend(2 * self.W(s), keys, memory, mask)
 
     def attend(self, query, keys, memory, mask, box: SharedOperand | None = None):
@@ -174,7 +175,8 @@ class RNNSeq2Seq(AttentionModel):
         w_s, b_s = cell.weight_hh, cell.bias_hh                           # (3H, H), (3H,)
         A = 0 if att is None else att.W.out_features
         if att is not None:
-            w_s, b_s = torch.cat([2 * att.W.weight, w_s]), F.pad(b_s, (A, 0))  # (A + 3H, H), (A + 3H,)
+            w_s = torch.cat([2 * att.W.weight, w_s])                      # (A + 3H, H)
+            b_s = F.pad(b_s, (A, 0))                                      # (A + 3H,)
         box = SharedOperand() if att is not None and torch.is_grad_enabled() \
             and memory.requires_grad else None
         source = box.track(memory) if box is not None else memory        # (B, Ts, M)
