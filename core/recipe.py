@@ -62,8 +62,10 @@ def describe(cfg) -> str:
     if getattr(cfg, "d_memory", None) is not None:          # core.rnn_config.RNNConfig
         return (f"{'bidirectional ' if cfg.bidirectional else ''}GRU {cfg.d_hidden}, "
                 + ("additive attention" if cfg.attention else "fixed context"))
-    return (f"{cfg.n_layers} layers × {cfg.n_heads} heads, d_model {cfg.d_model}, "
-            f"{cfg.pos} PE, {cfg.norm}-LN")
+    window = getattr(cfg, "in_window", 1)
+    return (f"{cfg.n_layers} layer{'' if cfg.n_layers == 1 else 's'} × {cfg.n_heads} "
+            f"head{'' if cfg.n_heads == 1 else 's'}, d_model {cfg.d_model}, {cfg.pos} PE, "
+            f"{cfg.norm}-LN" + (f", input window {window}" if window > 1 else ""))
 
 
 def metadata(task, model, result: TrainResult, metrics: dict, *, seed: int, lr: float,

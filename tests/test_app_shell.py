@@ -182,3 +182,23 @@ def test_training_snapshots_step_on_the_arrow_keys():
     assert at.slider(key="train_watch_i").value == last - 1
     at.button(key="train_watch_i_next").click().run()
     assert at.slider(key="train_watch_i").value == last
+
+
+def test_the_model_caption_counts_in_words_and_names_the_input_window():
+    """The shipped sine model has one layer and embeds each step from its last 48 values: the
+    sidebar says "1 layer", not "1 layers", and says what a step reads."""
+    import ui.models
+    from core.recipe import describe
+    rows = [r for r in ui.models.checkpoints(("decoder",)) if r["shipped"] and r["task"] == "sine"]
+    if not rows:
+        pytest.skip("no shipped sine checkpoint")
+    cfg = rows[0]["config"]
+    at = app().run()
+    at.switch_page("pages/explorer.py").run()
+    at.selectbox(key="model").set_value(rows[0]["name"]).run()
+    ok(at)
+    caption = next(c.value for c in at.sidebar.caption if "parameters" in c.value)
+    assert f"{cfg.n_layers} layer ×" in caption and "layers" not in caption
+    assert f"each step reads its last {cfg.in_window} values" in caption
+    assert describe(cfg).startswith("1 layer × 4 heads") and describe(cfg).endswith(
+        f"input window {cfg.in_window}")

@@ -124,6 +124,10 @@ def _remember(key: str) -> None:
     st.session_state[CHOSEN_MODEL] = st.session_state[key]
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _describe(row, model, info) -> None:
     cfg = row["config"]
     if row.get("pretrained"):
@@ -138,8 +142,11 @@ def _describe(row, model, info) -> None:
                       else f"{plain(k, 30)} {plain(v, 30)}" for k, v in list(metrics.items())[:3])
     mine = "" if row.get("shipped") else "your model · "
     kind = KIND_NAMES.get(row["kind"], row["kind"])
-    shape = (f"{cfg.n_layers} layers × {cfg.n_heads} heads · d_model {cfg.d_model} · "
-             f"PE {cfg.pos}") if row["kind"] != "rnn" else (
+    window = getattr(cfg, "in_window", 1)
+    shape = (f"{_count(cfg.n_layers, 'layer')} × {_count(cfg.n_heads, 'head')} · d_model "
+             f"{cfg.d_model} · PE {cfg.pos}" + (f" · each step reads its last {window} values"
+                                                if window > 1 else "")
+             ) if row["kind"] != "rnn" else (
         f"GRU state {cfg.d_hidden} · " + ("additive (Bahdanau) attention" if cfg.attention
                                           else "no attention: one fixed context"))
     st.caption(f"{mine}Task **{plain(row['task'])}** · {kind} · "
