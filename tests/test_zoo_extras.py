@@ -26,3 +26,16 @@ def test_every_shipped_file_is_known_as_shipped():
     files = {p.stem for p in CKPT.glob("*.safetensors")}
     assert files <= shipped_names()
     assert {n for n, t in TASKS.items() if t.trains} | set(EXTRAS) <= files
+
+
+def test_every_shipped_file_is_what_its_zoo_recipe_builds():
+    """`python -m core.zoo` reproduces the shipped files: each one's architecture is its task's
+    zoo recipe (preset and overrides, plus the lesson's own), even where the Train page's live
+    default differs (sort and reverse train live with d_ff 2·d_model, shipped with 4·d_model)."""
+    from core.checkpoints import read_metadata
+    wanted = {name: (task, {}) for name, task in TASKS.items() if task.trains}
+    wanted.update({name: (TASKS[task], extra) for name, (task, extra) in EXTRAS.items()})
+    for name, (task, extra) in wanted.items():
+        r = task.zoo_recipe
+        cfg = read_metadata(CKPT / f"{name}.safetensors")["config"]
+        assert cfg == task.make_config(r.preset, **{**r.overrides, **extra}), name
