@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from .attention import KVCache, MultiHeadAttention
 from .config import TransformerConfig
+from .packed import can_pack, run_packed
 
 
 def activation(name: str) -> nn.Module:
@@ -94,7 +95,10 @@ class Stack(nn.Module):
 
     def forward(self, x, mask=None, memory=None, memory_mask=None, *, prefix: str, rope=None,
                 offset=0, caches=None, head_mask=None, records=None):
-        """head_mask: {module name: (H,)}; records: dict filled as {module name: record}."""
+        """head_mask: {module name: (H,)}; records: dict filled as {module name: record}.
+        Training an encoder over padded sources runs the real tokens only (core/packed.py)."""
+        if can_pack(self, x, mask, memory, rope, caches, head_mask, records, offset):
+            return run_packed(self, x, mask)                              # (B, T, D)
         for i, block in enumerate(self.blocks):
             name = f"{prefix}blocks.{i}."
             block_hm = None
