@@ -13,8 +13,8 @@ What a real token computes is unchanged (padding is never a key, so it never rea
 token), hence so are the loss and every gradient of a loss that reads real positions only (a
 tagger's loss ignores padding, a classifier pools real tokens, a decoder's cross-attention masks
 the padded memory). Padding rows come back as zeros instead of the values the padded layout
-computes for them, which nothing reads. `Stack` takes this path only in training mode with
-gradients on, without records, head masks, caches, rotary positions or cross-attention:
+computes for them, which nothing reads. `Stack` takes this path only on a CPU, in training mode
+with gradients on, without records, head masks, caches, rotary positions or cross-attention:
 evaluation, the explorer and every analysis keep the padded layout and its exact outputs.
 tests/test_packed.py holds outputs and gradients equal to the padded layout's.
 """
@@ -27,14 +27,14 @@ from .attention import _fused
 
 def can_pack(stack, x, mask, memory, rope, caches, head_mask, records, offset) -> bool:
     """Whether `stack` may run `x` (B, T, D) with this key-padding `mask` packed."""
-    if not (stack.training and torch.is_grad_enabled()):
-        return False
+    if not (stack.training and torch.is_grad_enabled()) or x.device.type != "cpu":
+        return False                     # (on a GPU the grid costs little; indices would sync)
     if memory is not None or rope is not None or caches is not None or head_mask or offset:
         return False
     if records is not None or mask is None or mask.dtype != torch.bool:
         return False
     B, T = x.shape[:2]
-    if tuple(mask.shape) != (B, 1, 1, T) or bool(mask.all()):   # key padding, and some
+    if tuple(mask.shape) != (B, 1, 1, T):             # a key-padding mask, not causal
         return False
     return all(b.pre and b.cross_attn is None for b in stack.blocks)
 

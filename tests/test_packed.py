@@ -115,7 +115,8 @@ def test_only_training_of_padded_unrecorded_encoder_stacks_packs():
 
     assert ok()
     assert not ok(records={}) and not ok(head_mask={"encoder.blocks.0.self_attn": [1, 0]})
-    assert not ok(mask=None) and not ok(mask=torch.ones_like(pad))       # nothing to skip
+    assert not ok(mask=None)                                              # nothing to skip
+    assert not can_pack(stack, x.to("meta"), pad.to("meta"), None, None, None, None, None, 0)
     assert not ok(mask=torch.ones(2, 1, 6, 6, dtype=torch.bool))         # causal-shaped
     with torch.no_grad():
         assert not ok()                                                   # evaluation
