@@ -1,6 +1,6 @@
 """An encoder stack run over the real tokens only, for training (issue 14).
 
-    out = run_packed(stack, x, keep)     # x (B, T, D), keep (B, T) bool -> (B, T, D)
+    out = run_packed(stack, x, mask)     # x (B, T, D), mask (B, 1, 1, T) bool -> (B, T, D)
 
 A batch of sources of different lengths is padded to its longest one: half the positions of a
 sorting batch (lengths 1-20) and of a dates batch (8-29 characters) are padding. Everything in a
