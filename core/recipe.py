@@ -56,6 +56,11 @@ def final_metrics(task, model, seed: int) -> dict:
     return evaluate(model, task, FINAL_EVAL_N, seed=seed + FINAL_EVAL_SEED_OFFSET)
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 layer', '2 layers': a count and its noun, plural unless one."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def describe(cfg) -> str:
     """'2 layers × 2 heads, d_model 32, learned PE, pre-LN'; for the GRU pair
     'GRU 64, additive attention' (or 'GRU 64, fixed context')."""
@@ -63,9 +68,9 @@ def describe(cfg) -> str:
         return (f"{'bidirectional ' if cfg.bidirectional else ''}GRU {cfg.d_hidden}, "
                 + ("additive attention" if cfg.attention else "fixed context"))
     window = getattr(cfg, "in_window", 1)
-    return (f"{cfg.n_layers} layer{'' if cfg.n_layers == 1 else 's'} × {cfg.n_heads} "
-            f"head{'' if cfg.n_heads == 1 else 's'}, d_model {cfg.d_model}, {cfg.pos} PE, "
-            f"{cfg.norm}-LN" + (f", input window {window}" if window > 1 else ""))
+    return (f"{counted(cfg.n_layers, 'layer')} × {counted(cfg.n_heads, 'head')}, d_model "
+            f"{cfg.d_model}, {cfg.pos} PE, {cfg.norm}-LN"
+            + (f", input window {window}" if window > 1 else ""))
 
 
 def metadata(task, model, result: TrainResult, metrics: dict, *, seed: int, lr: float,

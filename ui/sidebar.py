@@ -124,17 +124,15 @@ def _remember(key: str) -> None:
     st.session_state[CHOSEN_MODEL] = st.session_state[key]
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
 def _describe(row, model, info) -> None:
+    from core.recipe import counted           # a model is loaded: torch is imported already
     cfg = row["config"]
     if row.get("pretrained"):
         st.caption(f"Pretrained **{info['architecture']}** · "
                    f"{KIND_NAMES.get(row['kind'], row['kind'])} · {model.num_parameters():,} "
-                   f"parameters · {cfg.n_layers} layers × {cfg.n_heads} heads · d_model "
-                   f"{cfg.d_model} · up to {info['max_length']} tokens  \n"
+                   f"parameters · {counted(cfg.n_layers, 'layer')} × "
+                   f"{counted(cfg.n_heads, 'head')} · d_model {cfg.d_model} · up to "
+                   f"{info['max_length']} tokens  \n"
                    f"From {plain(row['origin'])}")
         return
     metrics = info.get("metrics") or {}
@@ -143,7 +141,7 @@ def _describe(row, model, info) -> None:
     mine = "" if row.get("shipped") else "your model · "
     kind = KIND_NAMES.get(row["kind"], row["kind"])
     window = getattr(cfg, "in_window", 1)
-    shape = (f"{_count(cfg.n_layers, 'layer')} × {_count(cfg.n_heads, 'head')} · d_model "
+    shape = (f"{counted(cfg.n_layers, 'layer')} × {counted(cfg.n_heads, 'head')} · d_model "
              f"{cfg.d_model} · PE {cfg.pos}" + (f" · each step reads its last {window} values"
                                                 if window > 1 else "")
              ) if row["kind"] != "rnn" else (
