@@ -42,11 +42,9 @@ def can_pack(stack, x, mask, memory, rope, caches, head_mask, records, offset) -
 def _self_attention(attn, h, idx, B: int, T: int, mask):
     """attn (a MultiHeadAttention) over the real tokens h (N, D), rows idx of the flattened
     (B, T) grid -> (N, D), as attn(grid, mask=mask)[0] gives at those rows."""
-    H, d = attn.n_heads, attn.d_head
-
     def grid(t):                                                          # (N, D) -> (B, H, T, d)
         full = t.new_zeros(B * T, t.size(1)).index_copy(0, idx, t)        # (B·T, D)
-        return full.view(B, T, H, d).transpose(1, 2)                      # (B, H, T, d)
+        return attn._split(full.view(B, T, -1))                           # (B, H, T, d)
 
     q, k, v = grid(attn.q_proj(h)), grid(attn.k_proj(h)), grid(attn.v_proj(h))
     p = attn.dropout if attn.training else 0.0
@@ -61,8 +59,9 @@ def run_packed(stack, x, mask):
     B, T, D = x.shape
     idx = mask.reshape(B * T).nonzero().squeeze(1)                        # (N,)
     h = x.reshape(B * T, D).index_select(0, idx)                          # (N, D)
-    for block in stack.blocks:
-        h = h + block.drop(_self_attention(block.self_attn, block.norm1(h), idx, B, T, mask))
-        h = h + block.drop(block.ff(block.norm2(h)))                      # (N, D)
+    for block in stack.blocks:                 # the blocks' own residual sub-layers, on rows
+        h = block._sublayer(h, block.norm1, lambda t, attn=block.self_attn: _self_attention(
+            attn, t, idx, B, T, mask))                                    # (N, D)
+        h = block._sublayer(h, block.norm2, block.ff)                     # (N, D)
     h = stack.norm(h)                                                     # (N, D)
     return h.new_zeros(B * T, D).index_copy(0, idx, h).view(B, T, D)     # (B, T, D)
