@@ -97,3 +97,31 @@ def test_shared_operand_gives_the_plain_products_gradients():
     got = torch.autograd.grad(run(True), [memory, q])
     for a, b in zip(got, ref):
         torch.testing.assert_close(a, b)
+
+
+def test_a_training_step_leaves_nothing_behind():
+    """After a step's backward pass and once its loss is dropped, no SharedOperand (nor the
+    graph it served) stays alive: the model's encoder and decoder each use one per step. A
+    box that kept its inputs with their graphs formed a cycle through autograd's C++ graph
+    that Python's collector cannot free (~3 MB leaked per dates_rnn training step)."""
+    import gc
+    import weakref
+
+    from core.tasks import TASKS
+    task = TASKS["dates_rnn"]
+    model = task.build_model(d_emb=8, d_hidden=16, d_attn=16).train()
+    made = []
+    real_init = SharedOperand.__init__
+
+    def init(self):
+        real_init(self)
+        made.append(weakref.ref(self))
+
+    SharedOperand.__init__ = init
+    try:
+        batch = task.batch(8, torch.Generator().manual_seed(0), "cpu", n_dates=2)
+        task.loss(model, batch).backward()
+    finally:
+        SharedOperand.__init__ = real_init
+    gc.collect()
+    assert len(made) == 2 and all(ref() is None for ref in made)
