@@ -122,12 +122,13 @@ def train(model, task, steps: int | None = None, lr: float | None = None,
     try:
         if snapshot_every:
             take_snapshot(0)
+        batches = task.batches(batch_size, gen, device)
         for step in range(steps):
             if cancel is not None and cancel.is_set():
                 result.stopped = "cancelled"
                 break
             rate = lr_at(step, lr, warmup, steps)
-            batch = task.batch(batch_size, gen, device)
+            batch = next(batches)
             loss = task.loss(model, batch)
             opt.zero_grad()
             loss.backward()

@@ -19,7 +19,7 @@ from core.models import MODELS, build_model
 from core.models.rnn import ATTN, AdditiveAttention, RNNSeq2Seq
 from core.rnn_config import RNNConfig
 from core.tasks import TASKS
-from core.tasks.dates_rnn import JOIN, accuracy_by_length
+from core.tasks.dates_rnn import JOIN, POOL, accuracy_by_length
 from core.tasks.vocab import BOS, EOS, PAD
 from core.train import train
 from core.zoo import EXTRAS
@@ -263,6 +263,46 @@ def test_batches_list_k_dates_translated_in_order(k):
         assert TASK.decode(y).split(" ") == [TASK.reference(d) for d in dates]
     again = TASK.batch(64, torch.Generator().manual_seed(k), "cpu", n_dates=k)
     assert torch.equal(again["src"], b["src"])
+
+
+def test_a_run_draws_batches_of_like_lengths_from_its_own_pools():
+    """batches(): batch()'s data (k dates per batch, each of the three k), the sources of a
+    batch about the same length (the spread within a batch well under a random batch's), cut to
+    their longest row, every example new; the same batches for the same seed."""
+    def spread(b):
+        n = (b["src"] != PAD).sum(1)                                      # (B,)
+        assert int(n.max()) == b["src"].size(1)                           # no empty columns
+        return int(n.max() - n.min())
+
+    draws = TASK.batches(64, torch.Generator().manual_seed(0), "cpu")
+    pooled = [next(draws) for _ in range(48)]
+    gen = torch.Generator().manual_seed(0)
+    plain = [TASK.batch(64, gen, "cpu") for _ in range(48)]
+    for b in pooled:
+        assert b["src"].size(0) == 64
+        for src, y in zip(b["src"][:4], b["y"][:4]):
+            dates = TASK.vocab.decode(src).split(JOIN)
+            assert TASK.decode(y).split(" ") == [TASK.reference(d) for d in dates]
+    assert {b["y"].size(1) // 11 for b in pooled} == {1, 2, 3}
+    rows = {tuple(r.tolist()) for b in pooled for r in b["y"]}           # targets, one per row
+    assert len(rows) > 0.95 * 48 * 64 and POOL > 1               # (repeats: same dates by chance)
+    assert np.mean([spread(b) for b in pooled]) < 0.5 * np.mean([spread(b) for b in plain])
+    again = TASK.batches(64, torch.Generator().manual_seed(0), "cpu")
+    assert all(torch.equal(next(again)["src"], b["src"]) for b in pooled[:10])
+
+
+def test_training_takes_the_run_s_batches(monkeypatch):
+    calls = []
+
+    def batches(batch_size, generator, device):
+        calls.append(batch_size)
+        while True:
+            yield TASK.batch(batch_size, generator, device, n_dates=1)
+
+    monkeypatch.setattr(TASK, "batches", batches)
+    model = TASK.build_model(d_emb=8, d_hidden=16, d_attn=16)
+    train(model, TASK, steps=3, batch_size=8, seed=0, eval_every=0, warmup=1)
+    assert calls == [8]                                    # one iterator for the whole run
 
 
 def test_a_short_run_lowers_the_loss():

@@ -153,6 +153,7 @@ class Task:
     target: dict = {}                # default early-stop target for live training
     config: dict = {}                # default architecture (fields of the kind's config)
     train_defaults = dict(steps=1000, lr=3e-3, batch_size=128, warmup=100)
+    batch_help: str | None = None    # the Train page's help on "Batch size", where it differs
     zoo: dict = {}                   # the shipped checkpoint's recipe: fields of ZooRecipe
     typical_steps: int | None = None  # steps a live run with train_defaults and the default
     #                                   config usually takes to the target (the Train page's
@@ -231,6 +232,13 @@ class Task:
     def batch(self, batch_size: int, generator: torch.Generator, device) -> dict:
         """A training batch as a dict of tensors on `device`, drawn with `generator` (CPU)."""
         raise NotImplementedError
+
+    def batches(self, batch_size: int, generator: torch.Generator, device):
+        """One run's training batches, endlessly: batch() each time unless a task keeps state
+        across a run's batches (dates_rnn's pools of examples cut by length). The run owns the
+        iterator, so nothing is shared between runs."""
+        while True:
+            yield self.batch(batch_size, generator, device)
 
     def loss(self, model, batch: dict) -> torch.Tensor:
         """Default: cross-entropy of model(batch["x"]) logits against batch["y"], IGNORE skipped."""

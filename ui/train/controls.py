@@ -137,7 +137,8 @@ def settings(task) -> tuple:
         steps = c[0].number_input("Steps", *LIMITS["steps"], step=10, key=k("steps"))
         lr = c[1].number_input("Learning rate", *LIMITS["lr"], step=1e-4, format="%.4f",
                                key=k("lr"))
-        batch = c[2].number_input("Batch size", *LIMITS["batch"], step=8, key=k("batch"))
+        batch = c[2].number_input("Batch size", *LIMITS["batch"], step=8, key=k("batch"),
+                                  help=task.batch_help)
         seed = c[3].number_input("Seed", *LIMITS["seed"], step=1, key=k("seed"))
         at_target = c[4].checkbox("Stop at target", key=k("at_target"), disabled=not task.target,
                                   help=f"Stop early once an evaluation reaches "
