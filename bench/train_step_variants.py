@@ -37,7 +37,8 @@ VARIANTS = {"padded": ("gelu", False), "packed": ("gelu", True),
 def step_times(task, rounds: int) -> dict:
     """{variant: [ms per step, one per round]} over 8 fixed batches."""
     gen = torch.Generator().manual_seed(0)
-    batches = [task.batch(task.train_defaults["batch_size"], gen, "cpu") for _ in range(8)]
+    draws = task.batches(task.train_defaults["batch_size"], gen, "cpu")   # as a run draws them
+    batches = [next(draws) for _ in range(8)]
     runs = {}
     for name, (act, _) in VARIANTS.items():
         model = recipe.build(task.make_config(activation=act), 0, torch.device("cpu")).train()

@@ -53,10 +53,10 @@ class DatesRNNTask(DatesTask):
                   "and is about as long as the others: each is drawn fresh, eight batches' "
                   "worth at a time, and cut into batches by length.")
     train_defaults = dict(steps=1000, lr=1e-2, batch_size=64, warmup=50)
-    typical_steps = 440      # bench/train_estimate.py: 520, 280, 600 (seeds 0-2, Dec 2026; 520
-                             # would put seed 1 at 0.48x its estimate); with the cheaper steps
-                             # of core/models/gru_scan.py and rnn_ops.py: 440, 440, 600, real
-                             # time 0.87-1.20x the estimate; seeds 3-5 (train_sweep): 680, 560, 480
+    typical_steps = 480      # bench/train_estimate.py with batches() of like lengths: 480,
+                             # 520, 480 (seeds 0-2), real time 1.16-1.24x the estimate at 440;
+                             # bench/train_sweep.py, one thread: 360, 440, 480, 680, 560, 520,
+                             # 720 (seeds 0-6)
     zoo = {"seed": 0, "steps": 1500, "preset": None, "overrides": {}}
     examples = DatesTask.examples + ("22 nov 2026 and 5/3/1999",
                                      "July 4, 1985 and 1 May 2000 and 2026-11-22")
