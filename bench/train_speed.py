@@ -1,6 +1,6 @@
 """How fast does each task train from scratch to its bar, from the click to the result?
 
-    python bench/train_speed.py                          # every trainable task but dates_rnn
+    python bench/train_speed.py                          # every trainable task
     python bench/train_speed.py --tasks sort,dates --seeds 0,1,2 --threads 2 --device cpu
     python bench/train_speed.py --markdown train_speed.md   # also write the table there
     python bench/train_speed.py --quick                  # smoke run: sort, 1 seed, short notebook
@@ -44,7 +44,6 @@ from core.tasks import TASKS  # noqa: E402
 from notebook_baseline import train_notebook  # noqa: E402
 
 SORT_SECONDS, ANY_SECONDS = 3.0, 20.0      # issue 14: sort at most 3 s, every other task 20 s
-SKIP = ("dates_rnn",)       # the GRU lesson model: not part of issue 14's figures (--tasks)
 
 
 def load() -> str:
@@ -105,8 +104,7 @@ def table(rows: list, header: str) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--tasks", default=",".join(n for n, t in TASKS.items()
-                                                if t.trains and n not in SKIP),
+    ap.add_argument("--tasks", default=",".join(n for n, t in TASKS.items() if t.trains),
                     help="comma-separated task names (default: every trainable one)")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's)")
