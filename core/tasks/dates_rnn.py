@@ -55,8 +55,10 @@ class DatesRNNTask(DatesTask):
     train_defaults = dict(steps=1000, lr=1e-2, batch_size=64, warmup=50)
     typical_steps = 480      # bench/train_estimate.py with batches() of like lengths: 480,
                              # 520, 480 (seeds 0-2), real time 1.16-1.24x the estimate at 440;
-                             # bench/train_sweep.py, one thread: 360, 440, 480, 680, 560, 520,
-                             # 720 (seeds 0-6)
+                             # bench/train_sweep.py, one thread, seeds 0-11: 360, 440, 480,
+                             # 680, 560, 520, 720, missed, 440, 520, 600, 640 (the earlier
+                             # batches: 480, 320, 600, 720, 720, 480, missed, 840, 480, 440,
+                             # 440, 560)
     zoo = {"seed": 0, "steps": 1500, "preset": None, "overrides": {}}
     examples = DatesTask.examples + ("22 nov 2026 and 5/3/1999",
                                      "July 4, 1985 and 1 May 2000 and 2026-11-22")
