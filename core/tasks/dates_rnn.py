@@ -98,7 +98,7 @@ class DatesRNNTask(DatesTask):
         into POOL batches and served in random order: a batch pads to less, so its encoder
         takes fewer steps and its attention reads fewer columns (issue 14: a step 0.70x for one
         date, 0.71x for two, 0.85x for three; steps to the target as many as before)."""
-        pools: dict = {}                   # n_dates -> (src, tgt, [index (b,) per batch left])
+        pools: dict = {}                   # n_dates -> (src, tgt, [rows (B,) of each batch left])
         probs = torch.tensor(N_DATES_PROBS)
         while True:
             k = 1 + int(torch.multinomial(probs, 1, generator=generator))
