@@ -99,7 +99,7 @@ def test_shared_operand_gives_the_plain_products_gradients():
         torch.testing.assert_close(a, b)
 
 
-def test_a_training_step_leaves_nothing_behind():
+def test_a_training_step_leaves_nothing_behind(monkeypatch):
     """After a step's backward pass and once its loss is dropped, no SharedOperand (nor the
     graph it served) stays alive: the model's encoder and decoder each use one per step. A
     box that kept its inputs with their graphs formed a cycle through autograd's C++ graph
@@ -117,11 +117,8 @@ def test_a_training_step_leaves_nothing_behind():
         real_init(self)
         made.append(weakref.ref(self))
 
-    SharedOperand.__init__ = init
-    try:
-        batch = task.batch(8, torch.Generator().manual_seed(0), "cpu", n_dates=2)
-        task.loss(model, batch).backward()
-    finally:
-        SharedOperand.__init__ = real_init
+    monkeypatch.setattr(SharedOperand, "__init__", init)
+    batch = task.batch(8, torch.Generator().manual_seed(0), "cpu", n_dates=2)
+    task.loss(model, batch).backward()
     gc.collect()
     assert len(made) == 2 and all(ref() is None for ref in made)
