@@ -95,21 +95,23 @@ def widgets(task, k) -> dict:
 
 
 def _rnn(k) -> dict:
-    c = st.columns([1.3, 1, 1, 1, 1.2])
-    attention = c[0].toggle(
+    c = st.columns(2)            # two switches, then three sliders: five in one row left their
+    attention = c[0].toggle(     # labels wrapping mid-word ("Embeddin g") in presenter mode
         "Attention", key=k("attention"),
         help="On: Bahdanau (additive) attention reads every source character at each output "
              "step. Off: the fixed-context twin (Cho et al. 2014), whose decoder sees only the "
              "encoder's final states: one vector for the whole source.")
+    bidirectional = c[1].toggle("Bidirectional encoder", key=k("bidirectional"),
+                                help="The encoder reads the source both ways, so each "
+                                     "annotation knows what comes before and after it")
+    s = st.columns(3)
     return dict(
         attention=attention,
-        d_emb=c[1].select_slider("Embedding", RNN_SIZES, key=k("d_emb"),
+        d_emb=s[0].select_slider("Embedding", RNN_SIZES, key=k("d_emb"),
                                  help="Character embedding size (source and output)"),
-        d_hidden=c[2].select_slider("Hidden", RNN_SIZES, key=k("d_hidden"),
+        d_hidden=s[1].select_slider("Hidden", RNN_SIZES, key=k("d_hidden"),
                                     help="GRU state size (per direction in the encoder)"),
-        d_attn=c[3].select_slider("Attention size", RNN_SIZES, key=k("d_attn"),
+        d_attn=s[2].select_slider("Attention size", RNN_SIZES, key=k("d_attn"),
                                   disabled=not attention,
                                   help="Hidden size of the additive score vᵀ tanh(W s + U h)"),
-        bidirectional=c[4].toggle("Bidirectional encoder", key=k("bidirectional"),
-                                  help="The encoder reads the source both ways, so each "
-                                       "annotation knows what comes before and after it"))
+        bidirectional=bidirectional)

@@ -133,16 +133,16 @@ def settings(task) -> tuple:
     chosen = architecture.widgets(task, k)
     with advanced("Schedule: steps, learning rate, batch size, seed"):   # folded when presenting
         st.subheader("Schedule")
-        c = st.columns(5)
+        c = st.columns(4)     # "Stop at target" below them: a fifth column cut its label
         steps = c[0].number_input("Steps", *LIMITS["steps"], step=10, key=k("steps"))
         lr = c[1].number_input("Learning rate", *LIMITS["lr"], step=1e-4, format="%.4f",
                                key=k("lr"))
         batch = c[2].number_input("Batch size", *LIMITS["batch"], step=8, key=k("batch"),
                                   help=task.batch_help)
         seed = c[3].number_input("Seed", *LIMITS["seed"], step=1, key=k("seed"))
-        at_target = c[4].checkbox("Stop at target", key=k("at_target"), disabled=not task.target,
-                                  help=f"Stop early once an evaluation reaches "
-                                       f"{target_text(task)}")
+        at_target = st.checkbox("Stop at target", key=k("at_target"), disabled=not task.target,
+                                help=f"Stop early once an evaluation reaches "
+                                     f"{target_text(task)}")
     cfg = None
     try:
         cfg = architecture.make_config(task, **chosen)
